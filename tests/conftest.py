@@ -1,0 +1,66 @@
+"""Session-wide set-up shared by every test: an isolated workspace, and one real Prefect server for all flow tests.
+
+The Prefect 3 API server takes 35-45 s to start on a 2-core machine, so it is started once, in the background, when the session
+starts (unless `PREFECT_API_URL` already points at one), and every notebook and test that needs it waits on `prefect_api_url`.
+"""
+import os, shutil, socket, subprocess, sys, tempfile, time
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_SERVER = {}
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
+
+def pytest_sessionstart(session):
+    home = Path(tempfile.mkdtemp(prefix="income-mlops-test-"))
+    _SERVER["home"] = home
+    os.environ["INCOME_MLOPS_HOME"] = str(home / "workspace")
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+def pytest_collection_modifyitems(session, config, items):
+    "Start the shared Prefect server in the background as soon as we know a selected test needs it."
+    if os.environ.get("PREFECT_API_URL") or "proc" in _SERVER: return
+    if any("prefect_api_url" in getattr(i, "fixturenames", ()) or "flow" in i.name for i in items): _start_prefect()
+
+def _start_prefect():
+    home = _SERVER["home"]
+    port = _free_port()
+    prefect_home = home / "prefect"
+    env = {**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PREFECT_SERVER_UI_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"}
+    log = open(home / "prefect-server.log", "w")
+    prefect = Path(sys.executable).with_name("prefect")
+    _SERVER["proc"] = subprocess.Popen([str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port),
+                                        "--no-services"], env=env, stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+    _SERVER["url"] = f"http://127.0.0.1:{port}/api"
+    os.environ["PREFECT_HOME"] = str(prefect_home)
+    os.environ["PREFECT_API_URL"] = _SERVER["url"]
+
+def pytest_sessionfinish(session, exitstatus):
+    proc = _SERVER.get("proc")
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try: proc.wait(30)
+        except subprocess.TimeoutExpired: proc.kill()
+    if "home" in _SERVER: shutil.rmtree(_SERVER["home"], ignore_errors=True)
+
+@pytest.fixture(scope="session")
+def prefect_api_url():
+    "The URL of the session's Prefect server, once it answers `/health`."
+    import urllib.request
+    url = os.environ["PREFECT_API_URL"]
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        proc = _SERVER.get("proc")
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"Prefect server exited with {proc.returncode}: {(_SERVER['home'] / 'prefect-server.log').read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                if r.status == 200: return url
+        except OSError: time.sleep(0.5)
+    pytest.fail(f"Prefect server at {url} did not answer within 180 s")
