@@ -66,7 +66,7 @@ def _free_port() -> int:
 def registry(tmp_path_factory, prefect_api_url):
     "A workspace where a first small run registered the champion and a deliberately worse one (300 rows, 1 trial) followed."
     home = tmp_path_factory.mktemp("registry")
-    first = _ok(train(home, prefect_api_url, "--trials", "3", "--timeout", "0", "--max-train-rows", "4000", "--data-source", "bundled"))
+    first = _ok(train(home, prefect_api_url, "--trials", "2", "--timeout", "0", "--max-train-rows", "3000", "--data-source", "bundled"))
     worse = _ok(train(home, prefect_api_url, "--trials", "1", "--timeout", "0", "--max-train-rows", "300", "--data-source", "bundled"))
     return home, first, worse
 
@@ -81,7 +81,7 @@ def test_first_run_registers_champion(registry):
     m, p, t = run.data.metrics, run.data.params, run.data.tags
     for k in ("holdout.roc_auc", "holdout.f1", "holdout.accuracy", "holdout.log_loss", "threshold", "optuna.complete", "time.tuning_s"):
         assert k in m, (k, sorted(m))
-    assert p["trials"] == "3" and p["max_train_rows"] == "4000" and p["data_source"] == "bundled" and "xgb.max_depth" in p
+    assert p["trials"] == "2" and p["max_train_rows"] == "3000" and p["data_source"] == "bundled" and "xgb.max_depth" in p
     assert t["data.source"] == "bundled" and len(t["data.digest"]) == 16 and "income_mlops.version" in t
     assert t["promotion.alias"] == "champion" and "prefect.flow_run_id" in t
     if (ROOT / ".git").exists(): assert len(t["mlflow.source.git.commit"]) == 40
@@ -200,7 +200,7 @@ def test_killed_run_resumes_its_study(tmp_path, prefect_api_url):
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     home, storage = tmp_path / "ws", f"sqlite:///{tmp_path / 'ws' / 'optuna.db'}"
-    args = ["--trials", "12", "--timeout", "0", "--max-train-rows", "3000", "--data-source", "bundled", "--no-register"]
+    args = ["--trials", "6", "--timeout", "0", "--max-train-rows", "2000", "--data-source", "bundled", "--no-register"]
     cmd = [sys.executable, "-m", "income_mlops.train", "--no-progress", *args]
     log = open(tmp_path / "killed-run.log", "w")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(home, prefect_api_url), stdout=log, stderr=subprocess.STDOUT,
@@ -216,13 +216,13 @@ def test_killed_run_resumes_its_study(tmp_path, prefect_api_url):
         _kill(proc); log.close()
     before = _finished(storage)
     kept = {n: v for n, v in before.items() if v[0] in ("COMPLETE", "PRUNED")}
-    assert 2 <= len(kept) < 12, before
+    assert 2 <= len(kept) < 6, before
     r = _ok(train(home, prefect_api_url, *args))
     after = _finished(storage)
     for n, v in kept.items(): assert after[n] == v          # earlier trials kept as they were
     for n, v in before.items():
         if v[0] == "RUNNING": assert after[n][0] == "FAIL"  # the trial the kill interrupted is marked failed
-    assert sum(v[0] in ("COMPLETE", "PRUNED") for v in after.values()) == 12
+    assert sum(v[0] in ("COMPLETE", "PRUNED") for v in after.values()) == 6
     assert len(optuna.get_all_study_summaries(storage)) == 1  # the same study, not a new one
     assert "Model: not registered" in r.stdout
 
