@@ -231,6 +231,9 @@ def test_serve_creates_a_cron_deployment(tmp_path, prefect_api_url):
     "`--serve CRON` registers a scheduled deployment of the flow on the Prefect server and waits for runs."
     import requests
     cron = "17 4 * * 2"
+    old = requests.post(f"{prefect_api_url}/deployments/filter",
+                        json={"deployments": {"name": {"any_": ["scheduled-retraining"]}}}, timeout=10).json()
+    for d in old: requests.delete(f"{prefect_api_url}/deployments/{d['id']}", timeout=10)  # only a fresh one counts
     proc = subprocess.Popen([sys.executable, "-m", "income_mlops.train", "--serve", cron, "--trials", "2", "--data-source", "bundled"],
                             cwd=ROOT, env=_env(tmp_path, prefect_api_url), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
