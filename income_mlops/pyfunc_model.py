@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['model_signature', 'input_example', 'IncomeModel']
 
-# %% ../nbs/07a_pyfunc.ipynb #15a33d21
+# %% ../nbs/07a_pyfunc.ipynb #5ba0aff9
 import math
 
 import mlflow
@@ -14,7 +14,7 @@ from mlflow.pyfunc import PythonModel
 
 import income_mlops.config as cfg  # absolute on purpose: MLflow executes this file outside its package
 
-# %% ../nbs/07a_pyfunc.ipynb #53eea162
+# %% ../nbs/07a_pyfunc.ipynb #99605e1f
 def model_signature():
     "The MLflow `ModelSignature` of the income model, generated from `FEATURES`."
     from mlflow.models import ModelSignature
@@ -28,7 +28,7 @@ def input_example() -> pd.DataFrame:
     "A one-row input example: the first row of `adult.data`."
     return pd.DataFrame([cfg.EXAMPLE_RECORD], columns=list(cfg.FEATURE_NAMES))
 
-# %% ../nbs/07a_pyfunc.ipynb #456d61f5
+# %% ../nbs/07a_pyfunc.ipynb #60a98ae7
 def _records(df: pd.DataFrame) -> list[dict]:
     "Rows of `df` as plain dicts, with every missing value (NaN, NA, None) as `None`."
     return [{k: (None if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA else v) for k, v in r.items()}
@@ -52,5 +52,5 @@ class IncomeModel(PythonModel):
         out["label"] = [cfg.LABELS[c] for c in out["class"]]
         return out
 
-# %% ../nbs/07a_pyfunc.ipynb #f9a1ca73
+# %% ../nbs/07a_pyfunc.ipynb #ba294cf3
 mlflow.models.set_model(IncomeModel())
