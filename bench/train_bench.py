@@ -8,6 +8,7 @@ per thread count and repeat, side by side, and prints one row per run plus the m
 import argparse, sys, time
 
 def main(argv=None):
+    t0 = time.perf_counter()
     from income_mlops.model import DEFAULT_TRIALS, DEFAULT_TIMEOUT
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=DEFAULT_TRIALS)
@@ -15,7 +16,6 @@ def main(argv=None):
     ap.add_argument("--nthreads", default="1,2", help="comma-separated XGBoost thread counts")
     ap.add_argument("--repeats", type=int, default=1)
     a = ap.parse_args(argv)
-    t0 = time.perf_counter()
     from income_mlops.data import load_adult, split_data
     from income_mlops.model import benchmark, markdown_table
     import_s = time.perf_counter() - t0
