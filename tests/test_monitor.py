@@ -114,5 +114,5 @@ def test_flow_and_schedule(logs, tmp_path, prefect_api_url):
     with get_client(sync_client=True) as client:
         d = client.read_deployment(dep_id)
         assert d.name == "income-monitor-schedule" and d.schedules[0].schedule.cron == "0 6 * * *"
-    from prefect.logging.handlers import APILogHandler
-    APILogHandler.flush()   # send this process's flow-run logs now, while the server is still up
+    from prefect.logging.handlers import APILogWorker
+    APILogWorker.drain_all(timeout=30)   # send this process's flow-run logs now, while the server is still up
