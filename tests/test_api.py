@@ -325,6 +325,30 @@ def test_startup_refuses_unregistered_model(tmp_path):
     assert f"cannot fetch models:/{MODEL_NAME}@champion" in r.stderr and "income-mlops-train" in r.stderr
 
 
+def test_serves_registry_champion(small_bundle, tmp_path):
+    "Log the bundle as the flow does (pyfunc with the bundle as an artifact), register it as champion, serve the default."
+    import mlflow
+    from income_mlops.flow import log_pyfunc
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    try:
+        exp = mlflow.create_experiment("api-test", artifact_location=(tmp_path / "artifacts").as_uri())
+        with mlflow.start_run(experiment_id=exp) as run:
+            info = log_pyfunc(small_bundle.path)
+        mv = mlflow.register_model(info.model_uri, MODEL_NAME)
+        mlflow.MlflowClient().set_registered_model_alias(MODEL_NAME, "champion", mv.version)
+    finally: mlflow.set_tracking_uri(None)
+    s = Server(tmp_path, "--workers", 1, "--no-record", env={"MLFLOW_TRACKING_URI": uri}).wait_ready()
+    try:
+        info = requests.get(s.url("/model_info"), timeout=10).json()
+        assert (info["version"], info["alias"], info["run_id"]) == (str(mv.version), "champion", run.info.run_id)
+        assert info["source"] == f"models:/{MODEL_NAME}@champion"
+        p = requests.post(s.url("/predict"), json=EXAMPLE_RECORD, timeout=10).json()
+        assert p["model_version"] == str(mv.version)
+        assert p["probability"] == pytest.approx(float(small_bundle.bundle.predict_proba_records([EXAMPLE_RECORD])[0]), abs=2e-6)
+    finally: s.stop()
+
+
 # ---------------------------------------------------------------------------------------------------------------- schemathesis
 def test_schemathesis(server, tmp_path):
     "Property-based tests from the live OpenAPI document: no 5xx, every response conforms, bad data rejected, good accepted."
