@@ -47,6 +47,7 @@ def test_site_builds_every_notebook(site):
     assert sorted(build.pages) == nbs
     assert build.pages["index.ipynb"] == "index.html" and build.pages["01_eda.ipynb"] == "eda.html"
     assert (ROOT / "_proc" / "_quarto.yml").read_text() == (ROOT / "_quarto.yml").read_text(), "nbdev copied the symlinked _quarto.yml"
+    assert not build.collisions, f"notebooks rendered to the same page (nbdev drops the number prefix; rename one): {build.collisions}"
 
 
 def test_every_page_loads_in_chromium(site):
