@@ -344,6 +344,7 @@ class ErrorResponse(BaseModel):
     details: list[ErrorDetail] = Field(default_factory=list)
     request_id: str | None = None
 
+# what the `confidence` of a result means (also in the OpenAPI document)
 CONFIDENCE_DEFINITION: str = ("(p - t) / (1 - t) for class 1 and (t - p) / t for class 0, where p is the probability of >50K and "
                               "t the threshold: 0 at the threshold, 1 at probability 1 (or 0). A ranking of how clear-cut the "
                               "decision is, not a probability of being right.")

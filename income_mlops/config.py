@@ -105,7 +105,7 @@ def _cat(name, description, categories, nullable=False):
 def _num(name, description, lo, hi):
     return Feature(name, "numeric", description, min=lo, max=hi)
 
-FEATURES: tuple = (
+FEATURES: tuple = (  # every input feature, in the UCI column order
     _num("age", "Age in years.", 17, 100),
     _cat("workclass", "Employer type.", ["Private", "Self-emp-not-inc", "Self-emp-inc", "Federal-gov", "Local-gov",
                                           "State-gov", "Without-pay", "Never-worked"], nullable=True),
@@ -136,9 +136,9 @@ FEATURES: tuple = (
 )
 
 # %% ../nbs/00_config.ipynb #365063d8
-FEATURE_NAMES: tuple = tuple(f.name for f in FEATURES)
-NUMERIC: tuple = tuple(f.name for f in FEATURES if f.kind == "numeric")
-CATEGORICAL: tuple = tuple(f.name for f in FEATURES if f.kind == "categorical")
+FEATURE_NAMES: tuple = tuple(f.name for f in FEATURES)  # their names, in order
+NUMERIC: tuple = tuple(f.name for f in FEATURES if f.kind == "numeric")  # names of the numeric features
+CATEGORICAL: tuple = tuple(f.name for f in FEATURES if f.kind == "categorical")  # names of the categorical features
 
 def feature(name: str) -> Feature:
     "The `Feature` called `name` (hyphen or underscore spelling)."

@@ -169,7 +169,7 @@ def render_summary(s: dict, rows: list[tuple[str, float]] | None = None) -> str:
     return "\n".join(out)
 
 # %% ../nbs/07b_train.ipynb #2c8550ee
-PROG = "income-mlops-train"
+PROG = "income-mlops-train"  # the program name in messages
 
 def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__
