@@ -708,7 +708,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.debug and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):   # before prometheus_client is imported
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = d = tempfile.mkdtemp(prefix="income-mlops-metrics-"); cleanup.append(d)
     dst = tempfile.mkdtemp(prefix="income-mlops-model-"); cleanup.append(dst)
-    atexit.register(lambda: [shutil.rmtree(d, ignore_errors=True) for d in cleanup])
+    master = os.getpid()   # workers are forked from this process and inherit its atexit hooks: only the master cleans up
+    atexit.register(lambda: os.getpid() == master and [shutil.rmtree(d, ignore_errors=True) for d in cleanup])
     _import_serving_modules(record=not args.no_record)   # once, in the master: workers inherit them through fork
     try:
         bundle_dir, info = resolve_model(args.model, dst=dst)

@@ -296,6 +296,39 @@ def test_prediction_log_flushed_on_shutdown(small_bundle, holdout, tmp_path):
     assert len(singles) == 60 and batch["count"] == 200
 
 
+def worker_pids(pid: int) -> set[int]:
+    "The gunicorn workers of master `pid` (its child processes, from /proc)."
+    kids = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids |= {int(k) for k in (task / "children").read_text().split()}
+    return kids
+
+
+def test_worker_restart_keeps_serving(small_bundle, tmp_path):
+    """A worker that exits gracefully (as on max-requests or a TERM to that worker) must not take the server's shared state
+    with it: the replacement boots, metrics and predictions keep working, and the server still shuts down cleanly.
+    (Regression: the master's clean-up of its temp dirs ran in every forked worker at exit.)"""
+    s = Server(tmp_path, "--model", small_bundle.path, "--workers", 2, "--no-record").wait_ready()
+    try:
+        before = worker_pids(s.proc.pid)
+        assert len(before) == 2
+        os.kill(min(before), signal.SIGTERM)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (len(worker_pids(s.proc.pid)) < 2 or min(before) in worker_pids(s.proc.pid)):
+            assert s.proc.poll() is None, f"the server died when one worker exited:\n{s.log[-4000:]}"
+            time.sleep(0.2)
+        after = worker_pids(s.proc.pid)
+        assert len(after) == 2 and min(before) not in after, s.log[-4000:]
+        time.sleep(1)   # let the new worker finish booting
+        for _ in range(20):   # both workers answer (connections are spread by the kernel)
+            assert requests.post(s.url("/predict"), json=EXAMPLE_RECORD, timeout=10).status_code == 200
+            assert requests.get(s.url("/metrics"), timeout=10).status_code == 200
+    finally:
+        code = s.stop()
+    assert code == 0, s.log[-4000:]
+    assert "Traceback" not in s.log, s.log[-4000:]
+
+
 def run_cli(*args, env=None, timeout=240) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "income_mlops.api", "--port", str(free_port()), *map(str, args)],
                           capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
