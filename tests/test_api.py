@@ -29,12 +29,18 @@ def free_port() -> int:
 class Server:
     "One `python -m income_mlops.api` process on 127.0.0.1 with its log in a file."
     def __init__(self, tmp: Path, *args, env: dict | None = None, name: str = "api"):
-        self.port, self.log_path = free_port(), tmp / f"{name}.log"
+        self.args, self.env, self.log_path, self.binds_left = args, env, tmp / f"{name}.log", 3
+        self._start()
+
+    def _start(self):
+        "Start on a free port. Another process may take the port before gunicorn binds it: `wait_ready` then retries."
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen([sys.executable, "-m", "income_mlops.api", "--host", "127.0.0.1", "--port", str(self.port),
-                                      *map(str, args)], env={**os.environ, **(env or {})}, stdout=self._log,
+                                      *map(str, self.args)], env={**os.environ, **(self.env or {})}, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
+        self.binds_left -= 1
 
     def url(self, path: str) -> str: return self.base + path
 
@@ -46,7 +52,10 @@ class Server:
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
-                if self.proc.poll() is not None: pytest.fail(f"server exited with {self.proc.returncode}:\n{self.log[-4000:]}")
+                if self.proc.poll() is not None:
+                    if "Address already in use" in self.log and self.binds_left > 0:
+                        self._log.close(); self._start(); continue
+                    pytest.fail(f"server exited with {self.proc.returncode}:\n{self.log[-4000:]}")
                 try:
                     if requests.get(self.url("/health"), timeout=5).status_code == 200: return self
                 except requests.RequestException: pass
