@@ -12,8 +12,8 @@ from urllib.parse import urldefrag, urljoin, urlparse
 # %% auto #0
 __all__ = ['CHROMIUM_FLAGS', 'project_root', 'read_sidebar', 'pandoc_slug', 'rewrite_link', 'front_matter', 'cell_options',
            'prepare_notebook', 'render_page', 'hoist_imports', 'proc_notebooks', 'package_modules', 'symbol_doc',
-           'page_name', 'module_page', 'reference_rows', 'api_reference', 'SiteBuild', 'build_site', 'screenshot_plan',
-           'find_chromium', 'serve_site', 'PageReport', 'check_site', 'main']
+           'undocumented_params', 'page_name', 'module_page', 'reference_rows', 'api_reference', 'SiteBuild',
+           'build_site', 'screenshot_plan', 'find_chromium', 'serve_site', 'PageReport', 'check_site', 'main']
 
 # %% ../nbs/12_docs.ipynb #c9bf7dbc
 def project_root(start: str | os.PathLike | None = None,  # where to start looking (default: the current directory)
@@ -285,6 +285,24 @@ def symbol_doc(module,  # a module (or anything with attributes)
     doc = (obj.__dict__.get("__doc__") if kind == "class" else obj.__doc__) or ""   # a class's own, not inherited
     if kind == "class" and doc.startswith(f"{obj.__name__}("): doc = ""   # the signature a dataclass writes when undocumented
     return kind, (inspect.cleandoc(doc).splitlines() or [""])[0]
+
+# %% ../nbs/12_docs.ipynb #50cfd897
+def undocumented_params(module, # a module with an `__all__`
+                       ) -> list[str]:
+    "`name.param` for each parameter of the module's own exported functions and class constructors that has no comment."
+    import dataclasses, inspect
+    from fastcore.docments import docments
+    out = []
+    for name in getattr(module, "__all__", []):
+        obj = getattr(module, name, None)
+        if getattr(obj, "__module__", None) != module.__name__: continue   # re-exported from elsewhere
+        if inspect.isclass(obj):
+            own = dataclasses.is_dataclass(obj) or hasattr(obj, "_fields") or "__init__" in vars(obj)
+            if not own: continue
+        elif not inspect.isfunction(obj): continue
+        out += [f"{name}.{p}" for p, d in docments(obj, full=True).items()
+                if p not in ("self", "cls", "return") and not d["docment"]]
+    return out
 
 # %% ../nbs/12_docs.ipynb #8235bc77
 def page_name(notebook: str,  # a notebook's file name, e.g. '07b_train.ipynb'
