@@ -396,6 +396,7 @@ def screenshot_plan(site: str | os.PathLike,  # directory of a built site
     return {Path(site) / "screenshots" / f: spec for f, spec in
             (("index.png", "index.html"), ("eda.png", "eda.html"), ("eda-figure.png", "eda.html#img"))}
 
+# %% ../nbs/12_docs.ipynb #810a52f8
 CHROMIUM_FLAGS: tuple = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                          "--disable-component-update", "--disable-sync", "--disable-quic")  # flags for a headless run on a server
 
