@@ -300,7 +300,7 @@ def undocumented_params(module, # a module with an `__all__`
             own = dataclasses.is_dataclass(obj) or hasattr(obj, "_fields") or "__init__" in vars(obj)
             if not own: continue
         elif not inspect.isfunction(obj): continue
-        out += [f"{name}.{p}" for p, d in docments(obj, full=True).items()
+        out += [f"{name}.{p}" for p, d in docments(obj, full=True, args_kwargs=True).items()
                 if p not in ("self", "cls", "return") and not d["docment"]]
     return out
 
