@@ -69,7 +69,8 @@ class Workspace:
         return self
 
 # %% ../nbs/00_config.ipynb #4700dfe5
-def workspace(home: str | os.PathLike | None = None) -> Workspace:
+def workspace(home: str | os.PathLike | None = None,  # workspace directory (default: `$INCOME_MLOPS_HOME`, else `~/.income-mlops`)
+             ) -> Workspace:
     "The workspace at `home`, else `$INCOME_MLOPS_HOME`, else `~/.income-mlops` (nothing is created until `.ensure()`)."
     home = home or os.environ.get("INCOME_MLOPS_HOME") or Path.home() / ".income-mlops"
     return Workspace(Path(home).expanduser().resolve())
@@ -140,7 +141,8 @@ FEATURE_NAMES: tuple = tuple(f.name for f in FEATURES)  # their names, in order
 NUMERIC: tuple = tuple(f.name for f in FEATURES if f.kind == "numeric")  # names of the numeric features
 CATEGORICAL: tuple = tuple(f.name for f in FEATURES if f.kind == "categorical")  # names of the categorical features
 
-def feature(name: str) -> Feature:
+def feature(name: str,  # a feature name, with hyphens (`education-num`) or underscores (`education_num`)
+           ) -> Feature:
     "The `Feature` called `name` (hyphen or underscore spelling)."
     for f in FEATURES:
         if name in (f.name, f.pyname): return f
@@ -154,7 +156,8 @@ EXAMPLE_RECORD: dict = {
     "native-country": "United-States",
 }  # the first row of adult.data
 
-def check_record(rec: dict) -> dict:
+def check_record(rec: dict,  # feature name -> value; a nullable feature may be None or absent
+                ) -> dict:
     "Raise `ValueError` naming every field of `rec` that the schema rejects; return `rec` when it is valid."
     problems = [f"missing field {n!r}" for n in FEATURE_NAMES if n not in rec and not feature(n).nullable]
     for name, v in rec.items():

@@ -31,7 +31,8 @@ class DataError(ValueError):
     "The data cannot be used: bad labels, a schema violation, a truncated download, a checksum mismatch."
 
 # %% ../nbs/02_data.ipynb #cb77035f
-def encode_labels(s: pd.Series) -> pd.Series:
+def encode_labels(s: pd.Series,  # income labels as written in the files (strings, spaces allowed)
+                 ) -> pd.Series:
     "Map income labels (`<=50K`, `>50K`, with or without UCI's trailing period) to 0/1; raise `DataError` naming any other value."
     s = s.astype("string").str.strip()
     y = s.map(LABEL_MAP)
@@ -48,7 +49,8 @@ def _to_number(s: pd.Series, col: str) -> pd.Series:
     if len(bad): raise DataError(f"column {col!r}: non-numeric values {sorted(map(str, bad.unique()))[:10]}")
     return num
 
-def clean_adult(raw: pd.DataFrame) -> pd.DataFrame:
+def clean_adult(raw: pd.DataFrame,  # raw rows with (at least) the 15 UCI columns, values as strings or numbers
+               ) -> pd.DataFrame:
     "Strip whitespace, treat `?` and empty as missing, encode the label; columns in the UCI order. Validation is `validate_adult`'s job."
     missing = [c for c in COLUMNS if c not in raw.columns]
     if missing: raise DataError(f"missing columns {missing}; got {list(raw.columns)}")
@@ -84,7 +86,8 @@ def _summarise_failures(fc: pd.DataFrame, limit: int = 8) -> str:
         msgs.append(f"column {col!r} failed {check} on {len(g)} rows: {vals[:limit]}{more}")
     return "; ".join(msgs)
 
-def validate_adult(df: pd.DataFrame) -> pd.DataFrame:
+def validate_adult(df: pd.DataFrame,  # a frame from `clean_adult` (strings, NaN for missing, 0/1 target)
+                  ) -> pd.DataFrame:
     "Validate a cleaned frame against `adult_schema()`; return it with schema dtypes, or raise `DataError` naming columns and values."
     import pandera.pandas as pa
     try: df = adult_schema().validate(df, lazy=True)
@@ -97,7 +100,8 @@ def validate_adult(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 # %% ../nbs/02_data.ipynb #7bba2069
-def read_raw(path: str | os.PathLike) -> pd.DataFrame:
+def read_raw(path: str | os.PathLike,  # a local Adult file, plain or gzip-compressed
+            ) -> pd.DataFrame:
     "Read an Adult file in UCI CSV layout (with header) or the original layout (no header, `|` comment lines); gzip is detected."
     path = Path(path)
     if not path.is_file(): raise DataError(f"no such data file: {path}")
@@ -115,7 +119,8 @@ def read_raw(path: str | os.PathLike) -> pd.DataFrame:
 BUNDLED_PATH: Path = Path(str(importlib.resources.files("income_mlops"))) / "data" / "adult.csv.gz"  # shipped as package data
 BUNDLED_SHA256: str = "3ac3bd6bb5c29dffc3bddaca3f30eeb31629161170aa749b0ab2b9b04ae8b6ce"  # pinned digest of the snapshot
 
-def sha256_file(path: str | os.PathLike) -> str:
+def sha256_file(path: str | os.PathLike,  # any file; read 1 MiB at a time, so size does not matter
+               ) -> str:
     "SHA-256 hex digest of a file, read in chunks."
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -123,7 +128,9 @@ def sha256_file(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 # %% ../nbs/02_data.ipynb #1d036c82
-def build_bundled(src_dir: str | os.PathLike, dest: str | os.PathLike = BUNDLED_PATH) -> str:
+def build_bundled(src_dir: str | os.PathLike,  # directory with the original `adult.data`, `adult.test` and `SHA256SUMS`
+                  dest: str | os.PathLike = BUNDLED_PATH,  # where to write the gzip snapshot (default: the package's own)
+                 ) -> str:
     "Build the gzip snapshot from the original `adult.data`/`adult.test` in `src_dir` (checked against `SHA256SUMS`); return its SHA-256."
     src_dir = Path(src_dir)
     sums = dict(l.split()[::-1] for l in (src_dir / "SHA256SUMS").read_text().splitlines() if l.strip())
@@ -150,7 +157,9 @@ def _atomic_write(dest: Path, data: bytes) -> None:
         Path(tmp).unlink(missing_ok=True); raise
 
 # %% ../nbs/02_data.ipynb #cdc852f9
-def load_bundled(path: str | os.PathLike = BUNDLED_PATH, sha256: str = BUNDLED_SHA256) -> pd.DataFrame:
+def load_bundled(path: str | os.PathLike = BUNDLED_PATH,  # the snapshot (default: the one shipped in the package)
+                 sha256: str = BUNDLED_SHA256,  # the SHA-256 hex digest it must have
+                ) -> pd.DataFrame:
     "The raw rows of the bundled snapshot, after checking its SHA-256."
     got = sha256_file(path)
     if got != sha256:
@@ -170,7 +179,9 @@ def _uci_endpoint(api_url: str, timeout: float):
     finally: uf.API_BASE_URL = old_url; socket.setdefaulttimeout(old_timeout)
 
 # %% ../nbs/02_data.ipynb #35329478
-def fetch_uci(api_url: str | None = None, timeout: float = 30.0) -> pd.DataFrame:
+def fetch_uci(api_url: str | None = None,  # UCI API endpoint or a mirror (default: `$INCOME_MLOPS_UCI_API`, else UCI's)
+              timeout: float = 30.0,  # seconds any one socket operation may wait before the download fails
+             ) -> pd.DataFrame:
     "Download the raw Adult rows with `ucimlrepo` from `api_url` (default: `$INCOME_MLOPS_UCI_API` or UCI); `DataError` if incomplete."
     api_url = api_url or os.environ.get("INCOME_MLOPS_UCI_API") or UCI_API_URL
     with _uci_endpoint(api_url, timeout) as uf:
@@ -183,11 +194,16 @@ def fetch_uci(api_url: str | None = None, timeout: float = 30.0) -> pd.DataFrame
     return raw
 
 # %% ../nbs/02_data.ipynb #64ec4a01
-def cache_path(ws: Workspace | None = None) -> Path:
+def cache_path(ws: Workspace | None = None,  # the workspace (default: `workspace()`)
+              ) -> Path:
     "Where the cached UCI download lives in the workspace."
     return (ws or workspace()).cache_dir / "adult-uci.csv.gz"
 
-def write_cache(raw: pd.DataFrame, ws: Workspace | None = None, source: str = "") -> Path:
+# %% ../nbs/02_data.ipynb #db1dcabe
+def write_cache(raw: pd.DataFrame,  # raw rows as downloaded (UCI layout), already validated by the caller
+                ws: Workspace | None = None,  # the workspace (default: `workspace()`)
+                source: str = "",  # where the rows came from (the API URL), recorded in the sidecar
+               ) -> Path:
     "Atomically write raw downloaded rows (UCI layout) and a sidecar with their SHA-256 to the workspace cache."
     p = cache_path(ws)
     buf = io.BytesIO()
@@ -200,7 +216,9 @@ def write_cache(raw: pd.DataFrame, ws: Workspace | None = None, source: str = ""
     _atomic_write(p.with_suffix(".json"), json.dumps(meta, indent=1).encode())
     return p
 
-def read_cache(ws: Workspace | None = None) -> pd.DataFrame:
+# %% ../nbs/02_data.ipynb #b0eba09a
+def read_cache(ws: Workspace | None = None,  # the workspace (default: `workspace()`)
+              ) -> pd.DataFrame:
     "Raw rows from the workspace cache, after checking the sidecar's SHA-256; `DataError` if absent or corrupt."
     p = cache_path(ws)
     if not p.exists(): raise DataError(f"no cached download at {p}")
@@ -210,7 +228,8 @@ def read_cache(ws: Workspace | None = None) -> pd.DataFrame:
     return read_raw(p)
 
 # %% ../nbs/02_data.ipynb #17005a45
-def dataset_digest(df: pd.DataFrame) -> str:
+def dataset_digest(df: pd.DataFrame,  # any frame; values and row order count, the index does not
+                  ) -> str:
     "A short, order-sensitive content digest of a frame (for MLflow datasets, bundles and cache checks)."
     return hashlib.sha256(pd.util.hash_pandas_object(df, index=False).values.tobytes()).hexdigest()[:16]
 
@@ -221,8 +240,12 @@ def _finish(raw: pd.DataFrame, source: str, detail: str) -> pd.DataFrame:
     return df
 
 # %% ../nbs/02_data.ipynb #a4498546
-def load_adult(source: str | os.PathLike = "auto", *, api_url: str | None = None, timeout: float = 30.0,
-               ws: Workspace | None = None) -> pd.DataFrame:
+def load_adult(source: str | os.PathLike = "auto",  # 'auto', 'uci', 'cache', 'bundled' or the path of a local file
+               *,
+               api_url: str | None = None,  # UCI API endpoint or a mirror (default: `$INCOME_MLOPS_UCI_API`, else UCI's)
+               timeout: float = 30.0,  # seconds a UCI download may wait on the network before it fails
+               ws: Workspace | None = None,  # workspace holding the cache (default: `workspace()`)
+              ) -> pd.DataFrame:
     "The 48,842 Adult rows, cleaned and validated, from `source`: 'auto', 'uci', 'cache', 'bundled' or a file path."
     ws = ws or workspace()
     source = str(source)
@@ -280,7 +303,9 @@ def _uci_metadata(data_url: str, rows: int) -> dict:
 # %% ../nbs/02_data.ipynb #1c8a822c
 class UCIStandIn:
     "A local HTTP server on 127.0.0.1 that answers like the UCI ML Repository API for the Adult data set (id 2)."
-    def __init__(self, mode: str = "ok"):
+    def __init__(self,
+                 mode: str = "ok",  # "ok", or how to misbehave: "truncate", "incomplete", "notfound" (see above)
+                ):
         self.mode, self.requests, self._csv = mode, [], None
 
     @property
@@ -332,7 +357,10 @@ class UCIStandIn:
         if length: h.close_connection = True
 
 # %% ../nbs/02_data.ipynb #492c1b56
-def split_data(df: pd.DataFrame, test_size: float = TEST_SIZE, seed: int = SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_data(df: pd.DataFrame,  # cleaned Adult rows with the 0/1 target
+               test_size: float = TEST_SIZE,  # share of the rows in the second part, in (0, 1); stratified on the target
+               seed: int = SEED,  # random state of the split: the same seed gives the same rows
+              ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Stratified (on the target), seeded split of `df` into `(train, test)` with `test_size` of the rows in `test`."
     from sklearn.model_selection import train_test_split
     if not 0 < test_size < 1: raise ValueError(f"test_size must be in (0, 1), got {test_size}")

@@ -300,7 +300,7 @@ def undocumented_params(module, # a module with an `__all__`
             own = dataclasses.is_dataclass(obj) or hasattr(obj, "_fields") or "__init__" in vars(obj)
             if not own: continue
         elif not inspect.isfunction(obj): continue
-        out += [f"{name}.{p}" for p, d in docments(obj, full=True).items()
+        out += [f"{name}.{p}" for p, d in docments(obj, full=True, args_kwargs=True).items()
                 if p not in ("self", "cls", "return") and not d["docment"]]
     return out
 
@@ -396,6 +396,7 @@ def screenshot_plan(site: str | os.PathLike,  # directory of a built site
     return {Path(site) / "screenshots" / f: spec for f, spec in
             (("index.png", "index.html"), ("eda.png", "eda.html"), ("eda-figure.png", "eda.html#img"))}
 
+# %% ../nbs/12_docs.ipynb #810a52f8
 CHROMIUM_FLAGS: tuple = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                          "--disable-component-update", "--disable-sync", "--disable-quic")  # flags for a headless run on a server
 
