@@ -88,24 +88,35 @@ def _check_consistent(booster: xgb.Booster, prep: Preprocessor) -> None:
 
 # %% ../nbs/06_bundle.ipynb #4d2d2374
 @patch
-def predict_proba(self: ModelBundle, df: pd.DataFrame) -> np.ndarray:
+def predict_proba(self: ModelBundle,
+                  df: pd.DataFrame,  # rows to score: the schema's columns, hyphen or underscore names
+                 ) -> np.ndarray:
     "Probability of >50K for each row of `df` (hyphen or underscore column names)."
     return self.booster.inplace_predict(self.preprocessor.transform(df))
 
+# %% ../nbs/06_bundle.ipynb #0037a7fc
 @patch
-def predict_proba_records(self: ModelBundle, records: list[dict]) -> np.ndarray:
+def predict_proba_records(self: ModelBundle,
+                          records: list[dict],  # JSON records (hyphen or underscore keys), as the API receives them
+                         ) -> np.ndarray:
     "Probability of >50K for each JSON record: the fast path (NumPy encoding + `inplace_predict`, no DataFrame)."
     if not len(records): return np.empty(0, dtype=np.float32)
     return self.booster.inplace_predict(self.preprocessor.transform_records(records))
 
+# %% ../nbs/06_bundle.ipynb #44c34916
 @patch
-def classify(self: ModelBundle, proba) -> np.ndarray:
+def classify(self: ModelBundle,
+             proba,  # probabilities of >50K (array-like)
+            ) -> np.ndarray:
     "Class 1 (>50K) where `proba` is at or above the bundle's threshold, else 0."
     return (np.asarray(proba) >= self.threshold).astype(np.int64)
 
 # %% ../nbs/06_bundle.ipynb #8ce7dcef
 @patch
-def contributions_records(self: ModelBundle, records: list[dict], top: int | None = None) -> list[dict]:
+def contributions_records(self: ModelBundle,
+                          records: list[dict],  # JSON records (hyphen or underscore keys)
+                          top: int | None = None,  # keep only the `top` largest contributions per record; None keeps all
+                         ) -> list[dict]:
     "Per record, {model feature: SHAP value (log-odds)} ordered by |value|, largest first; only the `top` largest if given."
     if not len(records): return []
     p = self.preprocessor
@@ -129,7 +140,10 @@ def _bundle_bytes(self: ModelBundle) -> dict:
             METADATA_FILE: md}
 
 @patch
-def save(self: ModelBundle, path: str | os.PathLike, overwrite: bool = False) -> Path:
+def save(self: ModelBundle,
+         path: str | os.PathLike,  # the bundle directory to create (its parent is created if needed)
+         overwrite: bool = False,  # replace an existing directory at `path`; otherwise `BundleError`
+        ) -> Path:
     "Write the bundle directory at `path` atomically (model.ubj, preprocessor.json, metadata.json, manifest.json); returns the path."
     path = Path(path)
     if path.exists() and not overwrite: raise BundleError(f"{path} already exists (pass overwrite=True to replace it)")
@@ -176,7 +190,10 @@ def _read_verified(path: Path) -> tuple[dict, dict]:
 
 # %% ../nbs/06_bundle.ipynb #28c2d2dc
 @patch(cls_method=True)
-def load(cls: ModelBundle, path: str | os.PathLike, nthread: int | None = None) -> ModelBundle:
+def load(cls: ModelBundle,
+         path: str | os.PathLike,  # a directory written by `save`
+         nthread: int | None = None,  # XGBoost threads for scoring; None keeps XGBoost's default
+        ) -> ModelBundle:
     "Load and verify the bundle at `path` (checksums, then consistency); `BundleError` if it is missing, tampered or inconsistent."
     path = Path(path)
     manifest, data = _read_verified(path)

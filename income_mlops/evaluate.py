@@ -50,7 +50,10 @@ def evaluate(bundle_or_proba: ModelBundle | np.ndarray,  # a bundle, or probabil
             "tp": int(tp), "fp": int(fp), "tn": int(tn), "fn": int(fn)}
 
 # %% ../nbs/05_evaluate.ipynb #fe56866f
-def metrics_table(metrics: dict, seed: dict = SEED_FIGURES, targets: dict = TARGETS) -> pd.DataFrame:
+def metrics_table(metrics: dict,  # hold-out metrics from `evaluate`
+                  seed: dict = SEED_FIGURES,  # the seed's figures to compare with
+                  targets: dict = TARGETS,  # metric -> (">=" or "<=", bar) that the model must meet
+                 ) -> pd.DataFrame:
     "Hold-out metrics next to the seed's figures and the targets, with a pass/fail column."
     rows = []
     for k in METRICS:
@@ -60,16 +63,23 @@ def metrics_table(metrics: dict, seed: dict = SEED_FIGURES, targets: dict = TARG
                      "meets target": {None: "", True: "yes", False: "NO"}[ok]})
     return pd.DataFrame(rows).set_index("metric")
 
-def check_targets(metrics: dict, targets: dict = TARGETS) -> list[str]:
+# %% ../nbs/05_evaluate.ipynb #f320b62f
+def check_targets(metrics: dict,  # hold-out metrics from `evaluate`
+                  targets: dict = TARGETS,  # metric -> (">=" or "<=", bar) to check
+                 ) -> list[str]:
     "The targets `metrics` misses, as readable strings (empty when all are met)."
     return [f"{k} = {metrics[k]:.4f}, target {op} {bar}" for k, (op, bar) in targets.items()
             if not (metrics[k] >= bar if op == ">=" else metrics[k] <= bar)]
 
 # %% ../nbs/05_evaluate.ipynb #2a3ea123
 def _fig(w: float = 5.0, h: float = 4.2) -> tuple[Figure, object]:
+    "A new constrained-layout `Figure` of `w` x `h` inches (no pyplot state) and its one `Axes`."
     fig = Figure(figsize=(w, h), layout="constrained"); return fig, fig.add_subplot()
 
-def roc_figure(y, proba, threshold: float | None = None) -> Figure:
+def roc_figure(y,  # true 0/1 labels
+               proba,  # predicted probabilities of >50K
+               threshold: float | None = None,  # decision threshold marked on the curve; None marks nothing
+              ) -> Figure:
     "ROC curve with its AUC, and the operating point at `threshold`."
     from sklearn.metrics import roc_curve, roc_auc_score
     y, proba = np.asarray(y), np.asarray(proba)
@@ -83,7 +93,11 @@ def roc_figure(y, proba, threshold: float | None = None) -> Figure:
     ax.set(xlabel="false positive rate", ylabel="true positive rate (recall)", title="ROC curve (hold-out)")
     ax.legend(loc="lower right"); return fig
 
-def pr_figure(y, proba, threshold: float | None = None) -> Figure:
+# %% ../nbs/05_evaluate.ipynb #c628eae2
+def pr_figure(y,  # true 0/1 labels
+              proba,  # predicted probabilities of >50K
+              threshold: float | None = None,  # decision threshold marked on the curve; None marks nothing
+             ) -> Figure:
     "Precision-recall curve with its average precision, the base rate, and the operating point at `threshold`."
     from sklearn.metrics import precision_recall_curve, average_precision_score
     y, proba = np.asarray(y), np.asarray(proba)
@@ -98,7 +112,10 @@ def pr_figure(y, proba, threshold: float | None = None) -> Figure:
     ax.legend(loc="lower left"); return fig
 
 # %% ../nbs/05_evaluate.ipynb #88f43efb
-def confusion_figure(y, proba, threshold: float) -> Figure:
+def confusion_figure(y,  # true 0/1 labels
+                     proba,  # predicted probabilities of >50K
+                     threshold: float,  # predict >50K at or above it
+                    ) -> Figure:
     "Confusion matrix at `threshold`, counts and row shares."
     from sklearn.metrics import confusion_matrix
     cm = confusion_matrix(np.asarray(y), (np.asarray(proba) >= threshold).astype(int), labels=[0, 1])
@@ -110,7 +127,11 @@ def confusion_figure(y, proba, threshold: float) -> Figure:
            title=f"Confusion matrix at threshold {threshold:.3f}")
     return fig
 
-def calibration_figure(y, proba, n_bins: int = 10) -> Figure:
+# %% ../nbs/05_evaluate.ipynb #70ff2164
+def calibration_figure(y,  # true 0/1 labels
+                       proba,  # predicted probabilities of >50K
+                       n_bins: int = 10,  # number of quantile bins (each holds about the same number of rows)
+                      ) -> Figure:
     "Reliability diagram: observed share of >50K against mean predicted probability, in quantile bins."
     from sklearn.calibration import calibration_curve
     frac, mean = calibration_curve(np.asarray(y), np.asarray(proba), n_bins=n_bins, strategy="quantile")
@@ -121,7 +142,11 @@ def calibration_figure(y, proba, n_bins: int = 10) -> Figure:
     ax.legend(loc="upper left"); return fig
 
 # %% ../nbs/05_evaluate.ipynb #582cdf78
-def importance(bundle: ModelBundle, df: pd.DataFrame | None = None, n_shap: int = 5000, seed: int = SEED) -> pd.DataFrame:
+def importance(bundle: ModelBundle,  # the model whose features are ranked
+               df: pd.DataFrame | None = None,  # rows to compute SHAP values on (e.g. the hold-out); None: gain only
+               n_shap: int = 5000,  # at most this many rows of `df` (a seeded sample) get SHAP values
+               seed: int = SEED,  # sampling seed
+              ) -> pd.DataFrame:
     "Per model feature: XGBoost total gain (share of the total) and, given `df`, mean |SHAP| over up to `n_shap` of its rows."
     import xgboost as xgb
     p = bundle.preprocessor
@@ -134,7 +159,9 @@ def importance(bundle: ModelBundle, df: pd.DataFrame | None = None, n_shap: int 
         out["mean_abs_shap"] = np.abs(bundle.booster.predict(dm, pred_contribs=True)[:, :-1]).mean(axis=0)
     return out.sort_values(out.columns[-1], ascending=False)
 
-def importance_figure(imp: pd.DataFrame) -> Figure:
+# %% ../nbs/05_evaluate.ipynb #d24d5c52
+def importance_figure(imp: pd.DataFrame,  # `importance()` output: one panel per column
+                     ) -> Figure:
     "Horizontal bars of `importance()`: gain share, and mean |SHAP| when present."
     cols = list(imp.columns)
     fig = Figure(figsize=(4.6 * len(cols), 4.6), layout="constrained")
@@ -147,7 +174,10 @@ def importance_figure(imp: pd.DataFrame) -> Figure:
     return fig
 
 # %% ../nbs/05_evaluate.ipynb #a5094523
-def figures(bundle: ModelBundle, df_test: pd.DataFrame, proba=None) -> dict[str, Figure]:
+def figures(bundle: ModelBundle,  # the model; its threshold marks the operating point
+            df_test: pd.DataFrame,  # hold-out rows, with the target column
+            proba=None,  # probabilities for `df_test` if already computed; None scores them with `bundle`
+           ) -> dict[str, Figure]:
     "All evaluation figures for `bundle` on `df_test`: roc, pr, confusion, calibration, importance."
     y, p = df_test[TARGET].to_numpy(), _proba(bundle if proba is None else proba, df_test)
     return {"roc": roc_figure(y, p, bundle.threshold), "pr": pr_figure(y, p, bundle.threshold),
@@ -178,7 +208,10 @@ def slice_metrics(df: pd.DataFrame,  # rows with the target and the slicing colu
                          "roc_auc": float(roc_auc_score(yk, p[k])) if len(np.unique(yk)) == 2 else math.nan})
     return pd.DataFrame(rows).sort_values(["attribute", "n"], ascending=[True, False]).set_index(["attribute", "group"])
 
-def slice_gaps(slices: pd.DataFrame, min_n: int = 30) -> pd.DataFrame:
+# %% ../nbs/05_evaluate.ipynb #e128193f
+def slice_gaps(slices: pd.DataFrame,  # `slice_metrics()` output
+               min_n: int = 30,  # groups with fewer rows are left out (their rates are too noisy to compare)
+              ) -> pd.DataFrame:
     "Per attribute: max - min over groups of at least `min_n` rows, of selection rate, TPR, FPR and accuracy."
     big = slices[slices["n"] >= min_n]
     cols = ["selection_rate", "tpr", "fpr", "accuracy"]
@@ -258,8 +291,12 @@ def model_card(bundle: ModelBundle,  # the model
     return "\n".join(out)
 
 # %% ../nbs/05_evaluate.ipynb #eed6cfd1
-def write_report(bundle: ModelBundle, df_test: pd.DataFrame, directory: str | os.PathLike, version: str | None = None,
-                 dpi: int = 110) -> dict:
+def write_report(bundle: ModelBundle,  # the model to evaluate
+                 df_test: pd.DataFrame,  # hold-out rows, with the target column
+                 directory: str | os.PathLike,  # created if missing; the report's files in it are overwritten
+                 version: str | None = None,  # registry version, for the model card's title
+                 dpi: int = 110,  # resolution of the figure PNGs
+                ) -> dict:
     "Evaluate `bundle` on `df_test` and write metrics.json, slices.csv, figures/*.png and model_card.md into `directory`."
     d = Path(directory); (d / "figures").mkdir(parents=True, exist_ok=True)
     proba = bundle.predict_proba(df_test).astype(np.float64)

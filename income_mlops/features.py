@@ -94,17 +94,6 @@ def _column(df: pd.DataFrame, name: str) -> pd.Series:
     if f.nullable: return pd.Series(np.nan, index=df.index, dtype="object")
     raise ValueError(f"missing column {name!r}; got {list(df.columns)}")
 
-# %% ../nbs/03_features.ipynb #01f65797
-@patch
-def fit(self: Preprocessor, df: pd.DataFrame) -> Preprocessor:
-    "Learn mean and standard deviation of every numeric output from the training rows `df`; returns `self`."
-    if not len(df): raise ValueError("cannot fit a Preprocessor on zero rows")
-    for n, v in self._raw_numeric_frame(df).items():
-        mean, std = float(np.nanmean(v)), float(np.nanstd(v))
-        self.mean[n], self.scale[n] = mean, (std if std > 0 and math.isfinite(std) else 1.0)
-    self._compile()
-    return self
-
 # %% ../nbs/03_features.ipynb #7a2c5658
 @patch
 def _compile(self: Preprocessor) -> None:
@@ -131,9 +120,24 @@ def _compile(self: Preprocessor) -> None:
         ops.append(net)
     self._ops = ops
 
+# %% ../nbs/03_features.ipynb #01f65797
+@patch
+def fit(self: Preprocessor,
+        df: pd.DataFrame,  # training rows (hyphen or underscore column names); only numeric inputs are read
+       ) -> Preprocessor:
+    "Learn mean and standard deviation of every numeric output from the training rows `df`; returns `self`."
+    if not len(df): raise ValueError("cannot fit a Preprocessor on zero rows")
+    for n, v in self._raw_numeric_frame(df).items():
+        mean, std = float(np.nanmean(v)), float(np.nanstd(v))
+        self.mean[n], self.scale[n] = mean, (std if std > 0 and math.isfinite(std) else 1.0)
+    self._compile()
+    return self
+
 # %% ../nbs/03_features.ipynb #c737fd0d
 @patch
-def transform(self: Preprocessor, df: pd.DataFrame) -> np.ndarray:
+def transform(self: Preprocessor,
+              df: pd.DataFrame,  # rows to encode, hyphen or underscore column names; an absent nullable column is all-missing
+             ) -> np.ndarray:
     "Encode the rows of `df` (hyphen or underscore column names) as a float32 array `(len(df), n_out)`."
     if not self.fitted: raise RuntimeError("Preprocessor is not fitted: call fit(train_df) first")
     X = np.empty((len(df), self.n_out), dtype=np.float32)
@@ -147,7 +151,9 @@ def transform(self: Preprocessor, df: pd.DataFrame) -> np.ndarray:
 
 # %% ../nbs/03_features.ipynb #94ff3bc5
 @patch
-def transform_record(self: Preprocessor, rec: dict) -> np.ndarray:
+def transform_record(self: Preprocessor,
+                     rec: dict,  # one JSON record, hyphen or underscore keys; absent/None nullable values and unknown categories are missing
+                    ) -> np.ndarray:
     "Encode one JSON record (hyphen or underscore keys) as a float32 array `(1, n_out)`, without pandas."
     if not self.fitted: raise RuntimeError("Preprocessor is not fitted: call fit(train_df) first")
     x = np.empty((1, self.n_out), dtype=np.float32)
@@ -155,8 +161,11 @@ def transform_record(self: Preprocessor, rec: dict) -> np.ndarray:
     for j, op in enumerate(self._ops): row[j] = op(rec)
     return x
 
+# %% ../nbs/03_features.ipynb #a51f56f5
 @patch
-def transform_records(self: Preprocessor, recs: list[dict]) -> np.ndarray:
+def transform_records(self: Preprocessor,
+                      recs: list[dict],  # JSON records, each as for `transform_record`
+                     ) -> np.ndarray:
     "Encode a list of JSON records as a float32 array `(len(recs), n_out)`, without pandas."
     if not self.fitted: raise RuntimeError("Preprocessor is not fitted: call fit(train_df) first")
     X = np.empty((len(recs), self.n_out), dtype=np.float32)
@@ -167,7 +176,8 @@ def transform_records(self: Preprocessor, recs: list[dict]) -> np.ndarray:
     return X
 
 # %% ../nbs/03_features.ipynb #553638ea
-def frame_to_records(df: pd.DataFrame) -> list[dict]:
+def frame_to_records(df: pd.DataFrame,  # rows with schema columns (hyphen names); other columns are left out
+                    ) -> list[dict]:
     "The rows of `df` as JSON-ready records: schema features only, missing values as `None`, numpy scalars as Python ones."
     cols = [c for c in FEATURE_NAMES if c in df.columns]
     return [{k: (None if (isinstance(v, float) and math.isnan(v)) or v is pd.NA else v) for k, v in r.items()}
@@ -186,7 +196,9 @@ def to_dict(self: Preprocessor) -> dict:
 
 # %% ../nbs/03_features.ipynb #8f5d6486
 @patch(cls_method=True)
-def from_dict(cls: Preprocessor, d: dict) -> Preprocessor:
+def from_dict(cls: Preprocessor,
+              d: dict,  # a `to_dict()` document, e.g. a bundle's preprocessor.json read back
+             ) -> Preprocessor:
     "Rebuild a fitted `Preprocessor` from `to_dict()` output; `ValueError` if the document is not one."
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         raise ValueError(f"not an {FORMAT} document (format={d.get('format') if isinstance(d, dict) else type(d).__name__!r})")
@@ -208,8 +220,13 @@ def from_dict(cls: Preprocessor, d: dict) -> Preprocessor:
     return p
 
 # %% ../nbs/03_features.ipynb #431d018c
-def validation_auc(prep: Preprocessor, train: pd.DataFrame, valid: pd.DataFrame, params: dict | None = None,
-                   rounds: int = 2000, seed: int = 42) -> tuple[float, int]:
+def validation_auc(prep: Preprocessor,  # the preprocessing variant to score; it is fitted (in place) on `train`
+                   train: pd.DataFrame,  # rows the preprocessor and the booster are fitted on
+                   valid: pd.DataFrame,  # rows early stopping watches and the AUC is measured on
+                   params: dict | None = None,  # XGBoost parameters that override the fixed ones below
+                   rounds: int = 2000,  # most boosting rounds (early stopping after 50 without improvement)
+                   seed: int = 42,  # XGBoost seed
+                  ) -> tuple[float, int]:
     "Validation ROC-AUC and best iteration of an early-stopped XGBoost model on `prep`'s features (for comparing preprocessings)."
     import xgboost as xgb
     p = prep.fit(train)

@@ -22,7 +22,7 @@ log = logging.getLogger("income_mlops.model")  # this module's logger
 # %% auto #0
 __all__ = ['log', 'DEFAULT_TRIALS', 'DEFAULT_TIMEOUT', 'MAX_ROUNDS', 'EARLY_STOPPING', 'DEFAULT_NTHREAD', 'SPACE_VERSION',
            'BASE_PARAMS', 'DEFAULT_PARAMS', 'FINISHED', 'validation_split', 'TrainingData', 'booster_params',
-           'fit_booster', 'choose_threshold', 'search_space', 'default_study_name', 'tune', 'optuna_integration_pruner',
+           'fit_booster', 'choose_threshold', 'search_space', 'default_study_name', 'optuna_integration_pruner', 'tune',
            'best_params', 'study_summary', 'fit_final', 'train_model', 'benchmark', 'markdown_table']
 
 # %% ../nbs/04_model.ipynb #28d14cc6
@@ -38,22 +38,30 @@ DEFAULT_PARAMS: dict = {"eta": 0.05, "max_depth": 6, "min_child_weight": 1.0, "s
                         "reg_lambda": 1.0, "reg_alpha": 0.0, "gamma": 0.0, "max_cat_threshold": 32}  # untuned defaults
 
 # %% ../nbs/04_model.ipynb #00a04ecb
-def validation_split(train: pd.DataFrame, valid_size: float = VALID_SIZE, seed: int = SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
+def validation_split(train: pd.DataFrame,  # the training part (never the hold-out), with the target column
+                     valid_size: float = VALID_SIZE,  # share of `train` held out as the validation part
+                     seed: int = SEED,  # split seed
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Split the training part into `(fit, valid)`: stratified, seeded; the validation part drives early stopping, tuning and the threshold."
     return split_data(train, test_size=valid_size, seed=seed)
 
+# %% ../nbs/04_model.ipynb #4620ae98
 @dataclass
 class TrainingData:
     "A fitted preprocessor and the fit/validation matrices every trial shares."
-    preprocessor: Preprocessor
-    dtrain: xgb.DMatrix
-    dvalid: xgb.DMatrix
-    X_valid: np.ndarray
-    y_valid: np.ndarray
+    preprocessor: Preprocessor  # fitted on the fit part only
+    dtrain: xgb.DMatrix  # fit-part features and labels (native categoricals): what boosters train on
+    dvalid: xgb.DMatrix  # validation-part features and labels: early stopping and the tuning objective
+    X_valid: np.ndarray  # validation features (float32), for `inplace_predict` when choosing the threshold
+    y_valid: np.ndarray  # validation labels, 0/1
     digest: str  # content digest of fit + validation rows (names the default study)
 
     @classmethod
-    def build(cls, fit: pd.DataFrame, valid: pd.DataFrame, preprocessor: Preprocessor | None = None) -> TrainingData:
+    def build(cls,
+              fit: pd.DataFrame,  # the fit part, with the target column
+              valid: pd.DataFrame,  # the validation part, with the target column
+              preprocessor: Preprocessor | None = None,  # unfitted preprocessor (default `Preprocessor()`)
+             ) -> TrainingData:
         "Fit `preprocessor` (default `Preprocessor()`) on `fit` only, and build the two matrices."
         if not len(fit) or not len(valid): raise ValueError("training and validation parts must both have rows")
         for name, part in (("training", fit), ("validation", valid)):
@@ -71,14 +79,22 @@ class TrainingData:
         y = self.dtrain.get_label(); return float((y == 0).sum() / max((y == 1).sum(), 1))
 
 # %% ../nbs/04_model.ipynb #674e9e5d
-def booster_params(params: dict | None = None, seed: int = SEED, nthread: int = DEFAULT_NTHREAD) -> dict:
+def booster_params(params: dict | None = None,  # tuned or hand-set parameters; None uses `DEFAULT_PARAMS`
+                   seed: int = SEED,  # XGBoost seed
+                   nthread: int = DEFAULT_NTHREAD,  # XGBoost threads (speed only: the model is the same)
+                  ) -> dict:
     "Full XGBoost parameters: `BASE_PARAMS`, then `params` (default `DEFAULT_PARAMS`), seed and threads."
     p = {**BASE_PARAMS, **(DEFAULT_PARAMS if params is None else params), "seed": seed, "nthread": nthread}
     p.setdefault("scale_pos_weight", 1.0)
     return p
 
-def fit_booster(params: dict, data: TrainingData, callbacks: list | None = None, max_rounds: int = MAX_ROUNDS,
-                early_stopping_rounds: int = EARLY_STOPPING) -> xgb.Booster:
+# %% ../nbs/04_model.ipynb #5ec26fad
+def fit_booster(params: dict,  # full XGBoost parameters, e.g. `booster_params(...)`
+                data: TrainingData,  # the fit and validation matrices
+                callbacks: list | None = None,  # XGBoost callbacks, e.g. an Optuna pruning callback
+                max_rounds: int = MAX_ROUNDS,  # most boosting rounds
+                early_stopping_rounds: int = EARLY_STOPPING,  # rounds without a better validation AUC that stop training
+               ) -> xgb.Booster:
     "Train on `data.dtrain` with early stopping on `data.dvalid` (validation AUC); the booster is cut at its best iteration."
     b = xgb.train(params, data.dtrain, max_rounds, evals=[(data.dvalid, "validation")], early_stopping_rounds=early_stopping_rounds,
                   verbose_eval=False, callbacks=callbacks)
@@ -88,7 +104,9 @@ def fit_booster(params: dict, data: TrainingData, callbacks: list | None = None,
     return cut
 
 # %% ../nbs/04_model.ipynb #93fcc526
-def choose_threshold(y_true, proba) -> float:
+def choose_threshold(y_true,  # true 0/1 labels of the validation part
+                     proba,  # predicted probabilities of >50K for the same rows
+                    ) -> float:
     "The probability threshold (predict 1 when `proba >= t`) that maximises F1 on `(y_true, proba)`: pass validation data only."
     from sklearn.metrics import precision_recall_curve
     y_true, proba = np.asarray(y_true), np.asarray(proba, dtype=np.float64)
@@ -98,7 +116,10 @@ def choose_threshold(y_true, proba) -> float:
     return float(thr[int(np.argmax(f1))])
 
 # %% ../nbs/04_model.ipynb #2ad3cef1
-def search_space(trial: optuna.Trial, pos_ratio: float = 3.0, scale_pos_weight: float | str = 1.0) -> dict:
+def search_space(trial: optuna.Trial,  # the trial that samples the parameters
+                 pos_ratio: float = 3.0,  # n_negative / n_positive of the fit part: bounds a tuned `scale_pos_weight`
+                 scale_pos_weight: float | str = 1.0,  # a fixed weight of the positive class, or "tune" to search it
+                ) -> dict:
     "Sample one XGBoost parameter set; `scale_pos_weight='tune'` searches it in `[1, sqrt(pos_ratio)]`, else it is fixed."
     p = {"eta": trial.suggest_float("eta", 0.02, 0.3, log=True),
          "max_depth": trial.suggest_int("max_depth", 3, 8),
@@ -114,7 +135,10 @@ def search_space(trial: optuna.Trial, pos_ratio: float = 3.0, scale_pos_weight: 
     return p
 
 # %% ../nbs/04_model.ipynb #2ac4e192
-def default_study_name(data: TrainingData, seed: int = SEED, scale_pos_weight: float | str = 1.0) -> str:
+def default_study_name(data: TrainingData,  # the matrices to tune on: their content digest is part of the name
+                       seed: int = SEED,  # sampler and XGBoost seed
+                       scale_pos_weight: float | str = 1.0,  # the imbalance setting: a fixed value or "tune"
+                      ) -> str:
     "Study name that identifies the data, seed, search space and imbalance setting: the same training resumes the same study."
     return f"{MODEL_NAME}-{data.digest[:12]}-seed{seed}-space{SPACE_VERSION}-spw{scale_pos_weight}"
 
@@ -125,6 +149,13 @@ def _storage(storage):
         from pathlib import Path
         Path(storage[len("sqlite:///"):]).expanduser().parent.mkdir(parents=True, exist_ok=True)
     return storage
+
+# %% ../nbs/04_model.ipynb #9fa4d83c
+def optuna_integration_pruner(trial: optuna.Trial,  # the trial to report to, and to prune
+                             ):
+    "`optuna_integration.XGBoostPruningCallback` watching validation AUC."
+    from optuna_integration import XGBoostPruningCallback
+    return XGBoostPruningCallback(trial, "validation-auc")
 
 # %% ../nbs/04_model.ipynb #964ba1a0
 FINISHED: tuple = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)  # trial states that count towards `n_trials`
@@ -139,7 +170,7 @@ def tune(train: pd.DataFrame,  # fit part (the preprocessor is fitted on it)
          scale_pos_weight: float | str = 1.0,  # fixed value, or "tune"
          preprocessor: Preprocessor | None = None,  # unfitted preprocessor to use (default Preprocessor())
          nthread: int = DEFAULT_NTHREAD,  # XGBoost threads
-         show_progress_bar: bool = True,
+         show_progress_bar: bool = True,  # Optuna's progress bar while trials run
          data: TrainingData | None = None,  # prebuilt matrices (then train/valid/preprocessor are not used)
         ) -> optuna.Study:
     "Create or resume an Optuna TPE study (seeded, median pruning) maximising validation AUC; run the trials still missing."
@@ -181,20 +212,19 @@ def _tune(train, valid, n_trials, timeout, seed, storage, study_name, scale_pos_
     live.optimize(objective, n_trials=todo, timeout=timeout, callbacks=[persist], show_progress_bar=show_progress_bar)
     return stored
 
-def optuna_integration_pruner(trial: optuna.Trial):
-    "`optuna_integration.XGBoostPruningCallback` watching validation AUC."
-    from optuna_integration import XGBoostPruningCallback
-    return XGBoostPruningCallback(trial, "validation-auc")
-
 # %% ../nbs/04_model.ipynb #c456579b
-def best_params(study: optuna.Study, nthread: int = DEFAULT_NTHREAD) -> dict:
+def best_params(study: optuna.Study,  # a study made by `tune`
+                nthread: int = DEFAULT_NTHREAD,  # XGBoost threads for the final fit
+               ) -> dict:
     "Full XGBoost parameters of the study's best trial (with the study's fixed seed and `scale_pos_weight`)."
     fixed = study.user_attrs.get("fixed", {})
     p = dict(study.best_params)
     if "scale_pos_weight" not in p: p["scale_pos_weight"] = float(fixed.get("scale_pos_weight", 1.0))
     return booster_params(p, fixed.get("seed", SEED), nthread)
 
-def study_summary(study: optuna.Study) -> dict:
+# %% ../nbs/04_model.ipynb #1e1975f4
+def study_summary(study: optuna.Study,  # any Optuna study with at least one finished trial
+                 ) -> dict:
     "Counts and timing of a study's trials, and its best value and trial (for logs, MLflow and the model card)."
     ts = study.get_trials(deepcopy=False)
     count = lambda s: sum(t.state == s for t in ts)
@@ -204,11 +234,14 @@ def study_summary(study: optuna.Study) -> dict:
             "failed": count(S.FAIL), "best_value": study.best_value, "best_trial": study.best_trial.number,
             "seconds_per_trial": float(np.mean(secs)) if secs else None}
 
-# %% ../nbs/04_model.ipynb #6908e347
-def fit_final(params: dict, data: TrainingData) -> xgb.Booster:
+# %% ../nbs/04_model.ipynb #e4414849
+def fit_final(params: dict,  # full XGBoost parameters, e.g. `best_params(study)`
+              data: TrainingData,  # the fit and validation matrices the study tuned on
+             ) -> xgb.Booster:
     "The final booster: `params` (e.g. `best_params(study)`) trained on the fit part, early-stopped on the validation part."
     return fit_booster(params, data)
 
+# %% ../nbs/04_model.ipynb #6908e347
 def train_model(train: pd.DataFrame,  # the 60% training part (never the hold-out)
                 n_trials: int = DEFAULT_TRIALS,  # Optuna trials (the study's total)
                 timeout: float | None = DEFAULT_TIMEOUT,  # seconds for tuning
@@ -218,8 +251,8 @@ def train_model(train: pd.DataFrame,  # the 60% training part (never the hold-ou
                 valid_size: float = VALID_SIZE,  # share of `train` used for validation
                 scale_pos_weight: float | str = 1.0,  # fixed, or "tune"
                 preprocessor: Preprocessor | None = None,  # unfitted preprocessor (default `Preprocessor()`)
-                nthread: int = DEFAULT_NTHREAD,
-                show_progress_bar: bool = True,
+                nthread: int = DEFAULT_NTHREAD,  # XGBoost threads (speed only: the model is the same)
+                show_progress_bar: bool = True,  # Optuna's progress bar while tuning
                 metadata: dict | None = None,  # extra metadata for the bundle (e.g. data source)
                ) -> tuple[ModelBundle, optuna.Study]:
     "Tune, fit and threshold a model on `train` alone; returns `(bundle, study)`."
@@ -245,8 +278,13 @@ def train_model(train: pd.DataFrame,  # the 60% training part (never the hold-ou
     return ModelBundle(booster, data.preprocessor, md, threshold=threshold), study
 
 # %% ../nbs/04_model.ipynb #6c632f13
-def benchmark(train: pd.DataFrame, n_trials: int = DEFAULT_TRIALS, timeout: float | None = DEFAULT_TIMEOUT,
-              nthreads: tuple = (1, 2), repeats: int = 1, seed: int = SEED) -> pd.DataFrame:
+def benchmark(train: pd.DataFrame,  # the training part to train on
+              n_trials: int = DEFAULT_TRIALS,  # Optuna trials per run
+              timeout: float | None = DEFAULT_TIMEOUT,  # seconds of tuning per run; None for no limit
+              nthreads: tuple = (1, 2),  # XGBoost thread counts to time
+              repeats: int = 1,  # runs per thread count
+              seed: int = SEED,  # seed of every run (each run trains the same model)
+             ) -> pd.DataFrame:
     "Wall time of `train_model` on `train` with this budget, per thread count (fresh in-memory studies): one row per run."
     rows = []
     for r in range(repeats):
@@ -261,7 +299,10 @@ def benchmark(train: pd.DataFrame, n_trials: int = DEFAULT_TRIALS, timeout: floa
                          "valid_auc": b.metadata["validation"]["roc_auc"]})
     return pd.DataFrame(rows)
 
-def markdown_table(df: pd.DataFrame, digits: int = 3) -> str:
+# %% ../nbs/04_model.ipynb #3da77395
+def markdown_table(df: pd.DataFrame,  # a small table; its index is not written
+                   digits: int = 3,  # decimals shown for float cells
+                  ) -> str:
     "A small DataFrame as a GitHub Markdown table."
     fmt = lambda v: f"{v:.{digits}f}" if isinstance(v, float) else str(v)
     return "\n".join(["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
