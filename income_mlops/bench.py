@@ -10,8 +10,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['Stat', 'summarize', 'time_runs', 'wrk_path', 'parse_wrk', 'run_wrk', 'free_port', 'rss_mb', 'Server', 'paired_runs',
-           'bench_inprocess', 'bench_data', 'data_table', 'parse_breakdown', 'run_train', 'our_server', 'mlflow_server',
-           'bench_serving', 'report', 'run_benchmarks', 'main']
+           'bench_inprocess', 'bench_request_cpu', 'request_cpu_table', 'bench_data', 'data_table', 'parse_breakdown',
+           'run_train', 'our_server', 'mlflow_server', 'bench_serving', 'report', 'run_benchmarks', 'main']
 
 # %% ../nbs/11_bench.ipynb #98d81751
 @dataclass(frozen=True)
@@ -190,6 +190,42 @@ def bench_inprocess(bundle, # a loaded `ModelBundle`
     return {"single_ms": _per(single, 1000 / len(one)), "batch_rows_s": _rate(batch, len(records)),
             "floor_rows_s": _rate(floor, len(records)), "batch_share": share, "rows": len(records)}
 
+# %% ../nbs/11_bench.ipynb #f3907c1c
+def bench_request_cpu(bundle, # a loaded `ModelBundle`
+                      n: int = 3000, # requests per configuration and round
+                      runs: int = 3, # rounds, alternating the configurations
+                     ) -> dict:
+    "CPU microseconds per in-process `/predict` call: without a prediction log, with one commit per request, with the default linger."
+    import logging
+    from income_mlops.api import create_app, access_log
+    from income_mlops.config import EXAMPLE_RECORD
+    from income_mlops.store import PredictionLog
+    body, level = json.dumps(EXAMPLE_RECORD).encode(), access_log.level
+    access_log.setLevel(logging.WARNING)   # the access log's cost depends on where its lines go: left out of this comparison
+    configs = {"no prediction log": None, "prediction log, one commit per request (before)": 0.0,
+               "prediction log, 0.1 s linger (now)": 0.1}
+    out = {k: [] for k in configs}
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            for r in range(runs):
+                for k, linger in configs.items():
+                    plog = None if linger is None else PredictionLog(f"sqlite:///{d}/p{r}-{linger}.db", linger=linger)
+                    client = create_app(bundle, prediction_log=plog, token="").test_client()
+                    for _ in range(100): client.post("/predict", data=body, content_type="application/json")
+                    t = time.process_time()
+                    for _ in range(n): client.post("/predict", data=body, content_type="application/json")
+                    if plog is not None: plog.close(None)
+                    out[k].append((time.process_time() - t) / n * 1e6)
+    finally: access_log.setLevel(level)
+    return {k: summarize(v) for k, v in out.items()}
+
+def request_cpu_table(res: dict, # `bench_request_cpu`'s figures
+                     ) -> str:
+    "The Markdown table of `bench_request_cpu`'s figures."
+    return "\n".join(["## CPU per request in process (Flask test client, single record)", "",
+                      "| configuration | CPU µs per request |", "|---|---|"] +
+                     [f"| {k} | {v.fmt()} |" for k, v in res.items()]) + "\n"
+
 # %% ../nbs/11_bench.ipynb #e79bcdec
 def bench_data(runs: int = 7, # timed loads per source (half as many, at least 3, from the stand-in UCI)
               ) -> dict:
@@ -346,7 +382,9 @@ def run_benchmarks(quick: bool = False, # tiny budgets (a smoke run, not figures
     records = frame_to_records(split_data(load_adult("bundled"))[1])
     bundle = ModelBundle.load(next((homes[0] / "models").glob("*/manifest.json")).parent, nthread=1)
     inproc = bench_inprocess(bundle, records, runs=runs + 2, n_single=200 if quick else 2000)
-    env = {"INCOME_MLOPS_HOME": str(homes[0]), "MLFLOW_TRACKING_URI": f"sqlite:///{homes[0] / 'mlflow.db'}"}
+    reqcpu = bench_request_cpu(bundle, n=300 if quick else 3000, runs=runs)
+    # The same environment for both servers: one OpenMP thread per worker (our server's default; MLflow's would start one per core)
+    env = {"INCOME_MLOPS_HOME": str(homes[0]), "MLFLOW_TRACKING_URI": f"sqlite:///{homes[0] / 'mlflow.db'}", "OMP_NUM_THREADS": "1"}
     with our_server(free_port(), workers, env) as ours, mlflow_server(free_port(), workers, env) as theirs:
         serving = bench_serving(ours, theirs, records, concurrencies if not quick else (1,), (100, 1000) if not quick else (100,),
                                 runs, duration)
@@ -355,7 +393,8 @@ def run_benchmarks(quick: bool = False, # tiny budgets (a smoke run, not figures
             "command": "python -m income_mlops.bench" + (" --quick" if quick else ""),
             "train_args": " ".join(train_args) or "(default budget)"}
     if home is None: shutil.rmtree(base, ignore_errors=True)
-    return report(train, inproc, serving, workers, meta) + "\n" + data_table(bench_data(3 if quick else 7))
+    return (report(train, inproc, serving, workers, meta) + "\n" + request_cpu_table(reqcpu) + "\n" +
+            data_table(bench_data(3 if quick else 7)))
 
 # %% ../nbs/11_bench.ipynb #758527f7
 def main(argv: list[str] | None = None, # command-line arguments (default `sys.argv[1:]`)
