@@ -19,3 +19,21 @@ def test_notebook(nb, request):
     r = subprocess.run([str(nbdev_test), "--path", f"nbs/{nb}", "--flags", FLAGS, "--do_print"], cwd=ROOT,
                        capture_output=True, text=True)
     assert r.returncode == 0, f"nbdev_test failed on {nb}:\n{r.stdout[-3000:]}\n{r.stderr[-12000:]}"
+
+
+def test_test_flags_declared():
+    """settings.ini declares each test flag as its own word (nbdev splits `tst_flags` on whitespace: `slow|train|server` would be
+    one unknown flag and nothing would ever be skipped), and every flag a notebook cell uses is declared."""
+    import configparser, json, re
+    cfg = configparser.ConfigParser(); cfg.read(ROOT / "settings.ini")
+    declared = set(cfg["DEFAULT"]["tst_flags"].split())
+    assert declared == {"slow", "train", "server"}, declared
+    directives = {"export", "exports", "exporti", "hide", "eval", "default_exp", "echo", "output", "code-fold", "include",
+                  "label", "fig-cap", "export_", "hide_input", "hide_output", "filter_stream", "exec_doc", "tbl-cap"}
+    used = set()
+    for nb in NOTEBOOKS:
+        for c in json.loads((ROOT / "nbs" / nb).read_text())["cells"]:
+            src = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            m = re.match(r"#\|\s*([\w-]+)\s*$", src.split("\n", 1)[0]) if c["cell_type"] == "code" else None
+            if m and m.group(1) not in directives: used.add(m.group(1))
+    assert used <= declared, f"flags used in notebooks but not declared in settings.ini: {used - declared}"
