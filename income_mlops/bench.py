@@ -71,18 +71,18 @@ def parse_wrk(out: str, # what `wrk --latency` printed
             "socket_errors": sum(map(int, sock.groups())) if sock else 0}
 
 # %% ../nbs/11_bench.ipynb #c2803962
-def run_wrk(url: str, # the endpoint to POST to
-            body: bytes | str, # the request body, sent as is with every request
+def run_wrk(url: str, # the endpoint to load
+            body: bytes | str | None, # the POST body, sent as is with every request; None: GET requests
             connections: int = 1, # concurrent connections (the concurrency)
             duration: float = 10, # seconds of load
             threads: int | None = None, # wrk threads (default: min(connections, 2))
             headers: dict | None = None, # extra request headers (Content-Type is application/json)
             check: bool = True, # raise if any request failed or none was made
            ) -> dict:
-    "Load `url` with POST `body` using wrk; return `parse_wrk`'s figures. `check`: raise if any request failed."
+    "Load `url` with POST `body` (or GET) using wrk; return `parse_wrk`'s figures. `check`: raise if any request failed."
     body = body.decode() if isinstance(body, bytes) else body
-    hdrs = {"Content-Type": "application/json", **(headers or {})}
-    lua = "wrk.method = 'POST'\nwrk.body = " + json.dumps(body) + "\n" + \
+    hdrs = {**({"Content-Type": "application/json"} if body is not None else {}), **(headers or {})}
+    lua = ("wrk.method = 'GET'\n" if body is None else "wrk.method = 'POST'\nwrk.body = " + json.dumps(body) + "\n") + \
           "".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n" for k, v in hdrs.items())
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh: fh.write(lua)
     try:
@@ -305,6 +305,8 @@ def bench_serving(ours: Server, # our API, started (`our_server`)
     url_m = theirs.ready_url.replace("/ping", "/invocations")
     one_o, one_m = json.dumps(records[0]), json.dumps({"dataframe_records": records[:1]})
     res = {"single": {}, "batch": {}}
+    # what HTTP + gunicorn + Flask cost on our server without scoring: a trivial GET, one connection
+    res["overhead"] = [run_wrk(ours.ready_url.replace("/health", "/example_request"), None, 1, duration) for _ in range(runs)]
     for c in concurrencies:
         o, m = [], []
         for _ in range(runs):
@@ -349,6 +351,24 @@ def report(train: list[dict], # `run_train`'s breakdown, one per training run
           f"| hold-out ({inproc['rows']} rows), batch path (encode + predict) | {inproc['batch_rows_s'].fmt()} rows/s |",
           f"| hold-out, `inplace_predict` on pre-encoded rows | {inproc['floor_rows_s'].fmt()} rows/s |",
           f"| batch path / pre-encoded throughput | {inproc['batch_share'].fmt()} |"]
+    if serving.get("overhead"):
+        L.append(f"| HTTP round trip without scoring (`GET /example_request` on our server, 1 connection), p50 | "
+                 f"{_col(serving['overhead'], 'p50_ms').fmt()} ms |")
+    L += ["", "## Targets (medians of this run)", "", "| target | measured | met |", "|---|---|---|"]
+    tput = {c: _ratio(d["ours"], d["mlflow"], "rps").median for c, d in serving["single"].items()}
+    p99 = {c: _ratio(d["mlflow"], d["ours"], "p99_ms").median for c, d in serving["single"].items()}
+    yes = lambda ok: "yes" if ok else "**no**"
+    L.append(f"| single-record throughput ≥ 10× MLflow's at every concurrency | "
+             f"{', '.join(f'{v:.3g}× at {c}' for c, v in tput.items())} | {yes(min(tput.values()) >= 10)} |")
+    L.append(f"| single-record p99 ≤ 1/10 of MLflow's at every concurrency | "
+             f"{', '.join(f'1/{v:.3g} at {c}' for c, v in p99.items())} | {yes(min(p99.values()) >= 10)} |")
+    if serving.get("overhead") and 1 in serving["single"]:
+        p50, floor = _col(serving["single"][1]["ours"], "p50_ms").median, inproc["single_ms"].median
+        http = _col(serving["overhead"], "p50_ms").median
+        L.append(f"| single-record p50 ≤ 5 × in-process floor + HTTP round trip | {p50:.3g} ms ≤ 5 × {floor:.3g} + {http:.3g} = "
+                 f"{5 * floor + http:.3g} ms | {yes(p50 <= 5 * floor + http)} |")
+    L.append(f"| batch path ≥ 50% of `inplace_predict` on pre-encoded rows | {inproc['batch_share'].median:.0%} | "
+             f"{yes(inproc['batch_share'].median >= 0.5)} |")
     L += ["", "## Memory after the load", "", "| server | resident MiB (all processes) |", "|---|---|",
           f"| ours | {serving['rss_mb']['ours']:.0f} |", f"| MLflow | {serving['rss_mb']['mlflow']:.0f} |"]
     L += ["", f"## Training (`python -m income_mlops.train {meta['train_args']}`, bundled data, {len(train)} runs)", "",
