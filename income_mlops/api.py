@@ -25,7 +25,7 @@ __all__ = ['log', 'access_log', 'Record', 'MAX_RECORDS', 'MAX_BODY', 'ERROR_CODE
            'validation_details', 'parse_predict_body', 'confidence', 'prediction_results', 'top_contributions',
            'ModelLoadError', 'find_bundle_dir', 'resolve_model', 'ServingModel', 'open_bundle', 'load_model',
            'ApiMetrics', 'Contribution', 'Prediction', 'BatchPrediction', 'Health', 'ModelInfo', 'ErrorDetail',
-           'ErrorResponse', 'openapi_document', 'example_request', 'create_app', 'gunicorn_server', 'check_bundle',
+           'ErrorResponse', 'example_request', 'openapi_document', 'create_app', 'gunicorn_server', 'check_bundle',
            'api_parser', 'main']
 
 # %% ../nbs/09_api.ipynb #bda3c644
@@ -46,7 +46,8 @@ def _record_field(f) -> tuple:
     info = Field(None if f.nullable else ..., alias=f.name, description=desc, examples=[_example_value(f)])
     return (Optional[typ] if f.nullable else typ), info
 
-def record_model(features: tuple = FEATURES) -> type[BaseModel]:
+def record_model(features: tuple = FEATURES, # the schema's `Feature`s: one field each, in this order
+                ) -> type[BaseModel]:
     "The pydantic model of one input record, generated from the feature schema."
     cfg = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True,
                      title="Record")
@@ -60,7 +61,8 @@ Record = record_model()
 MAX_RECORDS: int = 1000          # default largest batch
 MAX_BODY: int = 2 * 1024 * 1024  # default largest request body in bytes (a 1,000-record batch is ~400 KB)
 
-def batch_model(max_records: int = MAX_RECORDS) -> type[BaseModel]:
+def batch_model(max_records: int = MAX_RECORDS, # the largest batch accepted; more records is a 422
+               ) -> type[BaseModel]:
     "The pydantic model of a batch request: `{\"records\": [Record, ...]}` with 1..`max_records` records."
     return create_model("Batch", __config__=ConfigDict(extra="forbid", title="Batch"),
                         __doc__=f"A batch of 1 to {max_records} records.",
@@ -74,16 +76,20 @@ ERROR_CODES: dict = {400: "bad_request", 401: "unauthorized", 404: "not_found", 
 
 class ApiError(Exception):
     "An error answered as JSON: HTTP `status`, a `message`, optional per-field `details` and extra response headers."
-    def __init__(self, status: int, message: str, details: list | None = None, headers: dict | None = None,
-                 code: str | None = None):
+    def __init__(self, status: int, # HTTP status of the answer (4xx, or 503 without a model)
+                 message: str, # one sentence for a person: what is wrong and how to fix it
+                 details: list | None = None, # per-field problems (`validation_details`), empty when none
+                 headers: dict | None = None, # extra response headers, e.g. `Allow` or `WWW-Authenticate`
+                 code: str | None = None): # machine-readable error code; default the status's in `ERROR_CODES`
         super().__init__(message)
         self.status, self.message, self.details, self.headers = status, message, details or [], headers or {}
         self.code = code or ERROR_CODES.get(status, "error")
 
-# %% ../nbs/09_api.ipynb #09f52329
+# %% ../nbs/09_api.ipynb #fa69c9e4
 def _scalar(v) -> bool: return v is None or isinstance(v, (bool, int, float, str)) and len(str(v)) <= 200
 
-def validation_details(e: ValidationError) -> list[dict]:
+def validation_details(e: ValidationError, # what pydantic found wrong with a request body
+                      ) -> list[dict]:
     "Per-field details of a pydantic `ValidationError`: field path, message, type, the bad value, allowed categories."
     out = []
     for err in e.errors(include_url=False):
@@ -105,7 +111,9 @@ def _invalid(e: ValidationError) -> ApiError:
     shown = "; ".join(f"{d['field']}: {d['message']}" for d in det[:3]) + (f"; ... ({len(det)} problems)" if len(det) > 3 else "")
     return ApiError(422, f"invalid request: {shown}", det[:MAX_DETAILS])
 
-def parse_predict_body(data: bytes, batch: type[BaseModel]) -> tuple[list[dict], bool]:
+def parse_predict_body(data: bytes, # the raw request body
+                       batch: type[BaseModel], # the batch model (`batch_model`), which carries the batch size limit
+                      ) -> tuple[list[dict], bool]:
     "Validated records (hyphen names, `None` = missing) from a `/predict` body, and whether it was a batch; `ApiError` 400/422."
     if not data.strip():
         raise ApiError(400, 'the request body is empty: send one record (a JSON object of the 14 features) or {"records": [...]}')
@@ -127,7 +135,9 @@ def confidence(p: float, # probability of class 1
 
 # %% ../nbs/09_api.ipynb #9d3ac604
 def prediction_results(proba, # probabilities of class 1, one per record
-                       threshold: float, model_version: str) -> list[dict]:
+                       threshold: float, # the bundle's decision threshold: class 1 at or above it
+                       model_version: str, # the version reported with each result
+                      ) -> list[dict]:
     "One result dict per probability: label, class, probability, threshold, confidence, model_version."
     out, t = [], float(threshold)
     for p in map(float, proba):
@@ -138,7 +148,9 @@ def prediction_results(proba, # probabilities of class 1, one per record
 
 # %% ../nbs/09_api.ipynb #b6f79ac9
 def top_contributions(contribs: dict, # feature name -> SHAP value (log-odds) for one record
-                      record: dict, top: int = 5) -> list[dict]:
+                      record: dict, # the validated record, for each feature's value
+                      top: int = 5, # how many contributions to keep
+                     ) -> list[dict]:
     "The `top` largest contributions by absolute value, with the record's value of each feature (None if derived)."
     items = sorted(((k, float(v)) for k, v in contribs.items()), key=lambda kv: -abs(kv[1]))
     return [{"feature": k, "value": record.get(k), "contribution": round(v, 6)} for k, v in items[:top]]
@@ -149,7 +161,8 @@ DEFAULT_MODEL_URI: str = f"models:/{MODEL_NAME}@champion"  # what `python -m inc
 class ModelLoadError(RuntimeError):
     "The model cannot be served: not registered, not downloadable, missing or tampered with."
 
-def find_bundle_dir(root: str | os.PathLike) -> Path:
+def find_bundle_dir(root: str | os.PathLike, # a bundle, an MLflow pyfunc model directory, or a directory holding one bundle
+                   ) -> Path:
     "The bundle directory inside `root`: `root` itself, the pyfunc's `bundle` artifact, or the one dir holding a `manifest.json`."
     root = Path(root)
     if (root / "manifest.json").is_file(): return root
@@ -229,13 +242,16 @@ class ServingModel:
                 r["contributions"] = top_contributions(c, rec, explain)
         return res
 
-# %% ../nbs/09_api.ipynb #3761bd64
+# %% ../nbs/09_api.ipynb #4a16e489
 def _manifest_digest(bundle_dir: Path) -> str | None:
     import hashlib
     p = Path(bundle_dir) / "manifest.json"
     return hashlib.sha256(p.read_bytes()).hexdigest()[:12] if p.is_file() else None
 
-def open_bundle(bundle_dir: str | os.PathLike, info: dict | None = None, nthread: int | None = 1) -> ServingModel:
+def open_bundle(bundle_dir: str | os.PathLike, # a saved `ModelBundle` directory (with its manifest.json)
+                info: dict | None = None, # origin facts to report (from `resolve_model`): name, version, alias, run_id, source
+                nthread: int | None = 1, # XGBoost threads per prediction (None: leave as loaded)
+               ) -> ServingModel:
     "Load the bundle in `bundle_dir` (checksums verified by `ModelBundle.load`) as a `ServingModel`; `ModelLoadError` if it fails."
     from income_mlops.bundle import ModelBundle, BundleError
     bundle_dir = Path(bundle_dir)
@@ -247,7 +263,10 @@ def open_bundle(bundle_dir: str | os.PathLike, info: dict | None = None, nthread
     return ServingModel(bundle, info, nthread=nthread)
 
 def load_model(uri: str | os.PathLike | None = None, # see `resolve_model`
-               dst=None, tracking_uri=None, nthread: int | None = 1) -> ServingModel:
+               dst=None, # directory to download a registry model into (default: a new temporary one)
+               tracking_uri=None, # MLflow tracking URI (default `$MLFLOW_TRACKING_URI`, else the workspace's SQLite store)
+               nthread: int | None = 1, # XGBoost threads per prediction (None: leave as loaded)
+              ) -> ServingModel:
     "Resolve, download and load (checksums verified) the model at `uri`; `ModelLoadError` with a clear message otherwise."
     bundle_dir, info = resolve_model(uri, dst=dst, tracking_uri=tracking_uri)
     return open_bundle(bundle_dir, info, nthread=nthread)
@@ -257,7 +276,7 @@ LATENCY_BUCKETS: tuple = (.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 
 
 class ApiMetrics:
     "The Prometheus metrics of one app, in their own registry; multiprocess-aware."
-    def __init__(self, prefix: str = "income_api"):
+    def __init__(self, prefix: str = "income_api"): # start of every metric name
         import prometheus_client as pc
         self.pc, self.registry = pc, pc.CollectorRegistry()
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
@@ -349,12 +368,20 @@ CONFIDENCE_DEFINITION: str = ("(p - t) / (1 - t) for class 1 and (t - p) / t for
                               "t the threshold: 0 at the threshold, 1 at probability 1 (or 0). A ranking of how clear-cut the "
                               "decision is, not a probability of being right.")
 
-# %% ../nbs/09_api.ipynb #3b11d7b9
+# %% ../nbs/09_api.ipynb #dfbf5e37
+def example_request() -> dict:
+    "A valid `/predict` body built from the examples of the `Record` model's fields."
+    return {info.alias: info.examples[0] for info in Record.model_fields.values()}
+
+# %% ../nbs/09_api.ipynb #1e96c292
 def _ref(name): return {"$ref": f"#/components/schemas/{name}"}
 def _json_content(schema, **kw): return {"application/json": {"schema": schema, **kw}}
 def _err(desc): return {"description": desc, "content": _json_content(_ref("ErrorResponse"))}
 
-def openapi_document(max_records: int = MAX_RECORDS, max_body: int = MAX_BODY, token: bool = False) -> dict:
+def openapi_document(max_records: int = MAX_RECORDS, # the batch limit to publish
+                     max_body: int = MAX_BODY, # the body size limit to publish, in bytes
+                     token: bool = False, # whether a bearer token is required (adds the security scheme and 401s)
+                    ) -> dict:
     "The OpenAPI 3.1 document of the API, generated from the pydantic models (and so from the feature schema) with apispec."
     from apispec import APISpec
     from pydantic.json_schema import models_json_schema
@@ -409,11 +436,6 @@ def openapi_document(max_records: int = MAX_RECORDS, max_body: int = MAX_BODY, t
                               "content": {"text/plain": {"schema": {"type": "string"}}}}, **auth}}})
     return spec.to_dict()
 
-# %% ../nbs/09_api.ipynb #dfbf5e37
-def example_request() -> dict:
-    "A valid `/predict` body built from the examples of the `Record` model's fields."
-    return {info.alias: info.examples[0] for info in Record.model_fields.values()}
-
 # %% ../nbs/09_api.ipynb #dc750258
 PUBLIC_ENDPOINTS: frozenset = frozenset({"health", "openapi", "static"})  # no token needed
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -436,34 +458,6 @@ def _explain_args(args) -> tuple[int, list]:
         else: problems.append({"field": "top", "message": f"must be an integer from 1 to {len(FEATURES)}",
                                "type": "int_parsing", "input": top[:200]})
     return (n if explain == "true" else 0), problems
-
-# %% ../nbs/09_api.ipynb #5e91d60c
-def create_app(bundle=None, # a loaded ModelBundle or ServingModel; None: load `model_uri`, or serve 503
-               *, model_uri: str | None = None, # load this model when `bundle` is None (see `resolve_model`)
-               model_info: dict | None = None, # origin facts to report for a `bundle` (name, version, alias, run_id, source)
-               prediction_log=None, # an `income_mlops.store.PredictionLog` (or anything with `.record`); None: no recording
-               token: str | None = None, # bearer token; None: `$INCOME_MLOPS_API_TOKEN`; "": no auth
-               max_records: int = MAX_RECORDS, max_body: int = MAX_BODY, # request limits
-               nthread: int | None = 1, # XGBoost threads per prediction
-               model_error: str | None = None # the reason to give in 503s when there is no model
-              ) -> Flask:
-    "The prediction API as a Flask app."
-    model, error = None, model_error or "no model is loaded"
-    if isinstance(bundle, ServingModel): model = bundle
-    elif bundle is not None: model = ServingModel(bundle, model_info, nthread=nthread)
-    elif model_uri is not None:
-        try: model = load_model(model_uri, nthread=nthread)
-        except ModelLoadError as e: error = str(e); log.error("%s", e)
-    token = os.environ.get("INCOME_MLOPS_API_TOKEN", "") if token is None else token
-    app = Flask("income_mlops.api")
-    app.config["MAX_CONTENT_LENGTH"] = max_body
-    st = _State(model=model, model_error=error, token=token, max_records=max_records, max_body=max_body,
-                batch=batch_model(max_records), log=prediction_log, log_dropped=0, metrics=ApiMetrics(), started=time.time(),
-                openapi=pydantic_core.to_json(openapi_document(max_records, max_body, bool(token))))
-    st.monitoring = _monitoring_status()
-    app.extensions["income_mlops"] = st
-    _add_hooks(app, st); _add_routes(app, st)
-    return app
 
 # %% ../nbs/09_api.ipynb #e0373275
 def _monitoring_status():
@@ -591,6 +585,35 @@ def _error_response(e: ApiError) -> Response:
     body = {"error": e.code, "status": e.status, "message": e.message, "details": e.details, "request_id": g.get("request_id")}
     return _json(body, e.status, e.headers)
 
+# %% ../nbs/09_api.ipynb #9e4b6436
+def create_app(bundle=None, # a loaded ModelBundle or ServingModel; None: load `model_uri`, or serve 503
+               *, model_uri: str | None = None, # load this model when `bundle` is None (see `resolve_model`)
+               model_info: dict | None = None, # origin facts to report for a `bundle` (name, version, alias, run_id, source)
+               prediction_log=None, # an `income_mlops.store.PredictionLog` (or anything with `.record`); None: no recording
+               token: str | None = None, # bearer token; None: `$INCOME_MLOPS_API_TOKEN`; "": no auth
+               max_records: int = MAX_RECORDS, # the largest batch; more records is a 422
+               max_body: int = MAX_BODY, # the largest request body in bytes; more is a 413
+               nthread: int | None = 1, # XGBoost threads per prediction
+               model_error: str | None = None # the reason to give in 503s when there is no model
+              ) -> Flask:
+    "The prediction API as a Flask app."
+    model, error = None, model_error or "no model is loaded"
+    if isinstance(bundle, ServingModel): model = bundle
+    elif bundle is not None: model = ServingModel(bundle, model_info, nthread=nthread)
+    elif model_uri is not None:
+        try: model = load_model(model_uri, nthread=nthread)
+        except ModelLoadError as e: error = str(e); log.error("%s", e)
+    token = os.environ.get("INCOME_MLOPS_API_TOKEN", "") if token is None else token
+    app = Flask("income_mlops.api")
+    app.config["MAX_CONTENT_LENGTH"] = max_body
+    st = _State(model=model, model_error=error, token=token, max_records=max_records, max_body=max_body,
+                batch=batch_model(max_records), log=prediction_log, log_dropped=0, metrics=ApiMetrics(), started=time.time(),
+                openapi=pydantic_core.to_json(openapi_document(max_records, max_body, bool(token))))
+    st.monitoring = _monitoring_status()
+    app.extensions["income_mlops"] = st
+    _add_hooks(app, st); _add_routes(app, st)
+    return app
+
 # %% ../nbs/09_api.ipynb #3c2184fe
 _WORKER: dict = {}  # in each server process: the prediction log to close on exit
 
@@ -638,7 +661,10 @@ def _import_serving_modules(record: bool = True) -> None:
     if record: import income_mlops.store  # noqa: F401
 
 # %% ../nbs/09_api.ipynb #3ac72ae4
-def check_bundle(bundle_dir: str | os.PathLike, info: dict | None = None, timeout: float = 300) -> dict:
+def check_bundle(bundle_dir: str | os.PathLike, # the bundle directory to verify
+                 info: dict | None = None, # origin facts (from `resolve_model`) to report with it
+                 timeout: float = 300, # seconds before a hung check is killed and reported
+                ) -> dict:
     "In a forked child, load and verify the bundle; its name, version and threshold, or `ModelLoadError`. For `main()`."
     # Only safe in a process that has not run XGBoost yet (OpenMP would hang the child): a fresh `python -m income_mlops.api`.
     if not hasattr(os, "fork"): return open_bundle(bundle_dir, info).facts()
@@ -698,7 +724,8 @@ def api_parser() -> argparse.ArgumentParser:
 def _fail(msg: str, code: int = 2) -> int:
     print(f"income-mlops-api: error: {msg}", file=sys.stderr); return code
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, # command-line arguments (default `sys.argv[1:]`)
+        ) -> int:
     "Run the API: resolve and verify the model, then serve it with gunicorn (or Flask's dev server with --debug)."
     args = api_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,

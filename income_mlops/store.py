@@ -80,9 +80,10 @@ class PredictionLog:
                  url: str | None = None,   # SQLAlchemy URL; default `workspace().predictions_url` (SQLite in the workspace)
                  max_queue: int = 10_000,  # most records held in memory waiting to be written; more are dropped and counted
                  batch_size: int = 1_000,  # most records inserted in one transaction
-                 retries: int = 3):        # extra attempts for a failed insert before its batch is counted as failed
+                 retries: int = 3,         # extra attempts for a failed insert before its batch is counted as failed
+                 linger: float = 0.1):     # seconds the writer waits for more records to share a transaction
         self.url = str(url or workspace().predictions_url)
-        self.max_queue, self.batch_size, self.retries = max_queue, batch_size, retries
+        self.max_queue, self.batch_size, self.retries, self.linger = max_queue, batch_size, retries, linger
         self.table = predictions_table()
         self.engine = make_engine(self.url)
         self._create_table()
@@ -154,14 +155,15 @@ def _start(self: PredictionLog):
 # %% ../nbs/08_store.ipynb #249d5903
 @patch
 def _run(self: PredictionLog):
-    "Writer thread: take queued items in batches and insert them, until the stop sentinel."
+    "Writer thread: take queued items in batches (up to `batch_size` records or `linger` seconds) and insert them, until the stop sentinel."
     stop = False
     while not stop:
         item = self._q.get()
         if item is _STOP: break
-        items, n = [item], len(item[0])
+        items, n, deadline = [item], len(item[0]), time.monotonic() + self.linger
         while n < self.batch_size:
-            try: item = self._q.get_nowait()
+            wait = deadline - time.monotonic()
+            try: item = self._q.get(timeout=wait) if wait > 0 else self._q.get_nowait()
             except queue.Empty: break
             if item is _STOP: stop = True; break
             items.append(item); n += len(item[0])
