@@ -16,16 +16,18 @@ from .data import (DataError, UCI_API_URL, BUNDLED_PATH, fetch_uci, load_bundled
 log = logging.getLogger("income_mlops.flow")
 
 # %% auto #0
-__all__ = ['log', 'TIMINGS', 'LOWER_IS_BETTER', 'Timings', 'StepFailed', 'run_step', 'download', 'load_raw', 'validate',
-           'setup_mlflow', 'code_version', 'promotion_decision', 'log_pyfunc', 'registered_bundle', 'holdout_score',
-           'register_model', 'split', 'tune_step', 'fit_step', 'evaluate_step', 'bundle_step', 'flat_metrics',
+__all__ = ['log', 'TIMINGS', 'LOWER_IS_BETTER', 'Timings', 'StepFailed', 'run_step', 'download', 'load_raw', 'validate', 'split',
+           'tune_step', 'fit_step', 'evaluate_step', 'bundle_step', 'setup_mlflow', 'code_version',
+           'promotion_decision', 'log_pyfunc', 'registered_bundle', 'holdout_score', 'register_model', 'flat_metrics',
            'log_step', 'register_step', 'mlflow_run_url', 'publish_artifacts', 'training_flow', 'check_cron',
            'serve_training']
 
 # %% ../nbs/07_flow.ipynb #4f76b97a
 class Timings(dict):
     "Wall seconds per step of the last training run (step name -> seconds), plus flow start/end marks."
-    def step(self, name: str):
+    def step(self,
+             name: str,  # the step group the body's wall time is added to, e.g. 'tuning'
+            ):
         "Context manager adding the wall time of its body to `self[name]`."
         t = self
         class _Step:
@@ -38,12 +40,20 @@ TIMINGS = Timings()  # filled by the running flow; read by the CLI for its break
 # %% ../nbs/07_flow.ipynb #9234e727
 class StepFailed(RuntimeError):
     "A step of the training flow failed; `.step` is its name and the message says which and why, in one line."
-    def __init__(self, step: str, error: BaseException):
+    def __init__(self,
+                 step: str,  # name of the step that failed, e.g. 'validate'
+                 error: BaseException,  # the exception the step raised, kept as `.error`
+                ):
         self.step, self.error = step, error
         msg = " ".join(str(error).split()) or type(error).__name__
         super().__init__(f"step {step!r} failed: {type(error).__name__}: {msg}")
 
-def run_step(name: str, task, *args, **kwargs):
+# %% ../nbs/07_flow.ipynb #e4f82fdf
+def run_step(name: str,  # the step's name, as `StepFailed` reports it
+             task,  # the Prefect task (or any callable) that runs the step
+             *args,  # positional arguments for `task`
+             **kwargs,  # keyword arguments for `task`
+            ):
     "Call the Prefect task `task` (or any callable) for the step `name`; re-raise any failure as `StepFailed`."
     try: return task(*args, **kwargs)
     except StepFailed: raise
@@ -60,12 +70,18 @@ def _task(name: str, **kw):
 
 # %% ../nbs/07_flow.ipynb #ed36be01
 @_task("download", retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=2), retry_jitter_factor=0.5)
-def download(api_url: str, timeout: float = 30.0) -> pd.DataFrame:
+def download(api_url: str,  # base URL of the UCI API that `ucimlrepo` talks to
+             timeout: float = 30.0,  # seconds to wait for each HTTP request
+            ) -> pd.DataFrame:
     "Raw Adult rows from the UCI API at `api_url` with `ucimlrepo` (retried with exponential back-off)."
     with TIMINGS.step("data"): return fetch_uci(api_url, timeout)
 
 @_task("load data")
-def load_raw(source: str = "auto", api_url: str | None = None, timeout: float = 30.0, home: str | None = None) -> tuple:
+def load_raw(source: str = "auto",  # auto | uci | cache | bundled | path of a CSV file
+             api_url: str | None = None,  # UCI API URL; default `$INCOME_MLOPS_UCI_API`, else the real UCI address
+             timeout: float = 30.0,  # seconds per HTTP request to UCI
+             home: str | None = None,  # workspace directory (holds the download cache); default `workspace()`'s
+            ) -> tuple:
     "The raw rows of `source` ('auto', 'uci', 'cache', 'bundled' or a file path) as `(raw, source, detail)`."
     ws, source = workspace(home), str(source)
     url = api_url or os.environ.get("INCOME_MLOPS_UCI_API") or UCI_API_URL
@@ -85,7 +101,11 @@ def load_raw(source: str = "auto", api_url: str | None = None, timeout: float = 
     raise DataError(f"unknown data source {source!r}: use auto, uci, cache, bundled or the path of an existing file")
 
 @_task("validate")
-def validate(raw: pd.DataFrame, source: str, detail: str, home: str | None = None) -> pd.DataFrame:
+def validate(raw: pd.DataFrame,  # rows as read, before cleaning
+             source: str,  # where they came from: uci, cache, bundled or file (a fresh 'uci' download is cached)
+             detail: str,  # the URL or file path they came from, recorded in `df.attrs`
+             home: str | None = None,  # workspace directory the download cache is written to
+            ) -> pd.DataFrame:
     "Clean and validate raw rows (`DataError` names bad columns and values); a fresh UCI download is then cached."
     with TIMINGS.step("data"):
         df = validate_adult(clean_adult(raw))
@@ -93,6 +113,78 @@ def validate(raw: pd.DataFrame, source: str, detail: str, home: str | None = Non
         if source == "uci": write_cache(raw, workspace(home).ensure(), source=detail)
         log.info("Adult data: %d rows from %s (%s), digest %s", len(df), source, detail, df.attrs["digest"])
         return df
+
+# %% ../nbs/07_flow.ipynb #071e8857
+@_task("split")
+def split(df: pd.DataFrame,  # the validated Adult rows
+          seed: int = SEED,  # seed of the split and of the subsample
+          max_train_rows: int | None = None,  # subsample the training part to this many rows (at least 50); None keeps all
+         ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "The stratified `(train, holdout)` split; `max_train_rows` subsamples the training part only (stratified, seeded)."
+    with TIMINGS.step("data"):
+        train, test = split_data(df, TEST_SIZE, seed)
+        if max_train_rows is not None and max_train_rows < len(train):
+            if max_train_rows < 50: raise ValueError(f"max_train_rows must be at least 50, got {max_train_rows}")
+            train, _ = split_data(train, test_size=1 - max_train_rows / len(train), seed=seed)
+        train.attrs, test.attrs = {**df.attrs, "digest": dataset_digest(train)}, {**df.attrs, "digest": dataset_digest(test)}
+        return train, test
+
+# %% ../nbs/07_flow.ipynb #4ca65a6f
+@_task("tune")
+def tune_step(train: pd.DataFrame,  # the training part; split again here into fit and validation parts
+              trials: int,  # the study's total number of trials; a resumed study runs only the missing ones
+              timeout: float | None,  # seconds for this tuning session; None: no limit
+              seed: int,  # seed of the validation split, the sampler and XGBoost
+              study_name: str | None = None,  # Optuna study name; default derived from data, seed and search space
+              home: str | None = None,  # workspace directory whose Optuna storage holds the study
+              progress: bool = True,  # show Optuna's progress bar
+             ):
+    "Create or resume the Optuna study for `train` and run the trials still missing; returns the study."
+    from income_mlops.model import tune, validation_split
+    with TIMINGS.step("tuning"):
+        fit, valid = validation_split(train, VALID_SIZE, seed)
+        return tune(fit, valid, n_trials=trials, timeout=timeout, seed=seed, storage=workspace(home).ensure().optuna_storage,
+                    study_name=study_name, show_progress_bar=progress)
+
+# %% ../nbs/07_flow.ipynb #be5c6b30
+@_task("fit final")
+def fit_step(train: pd.DataFrame,  # the training part (the same rows `tune_step` saw)
+             study,  # the tuned `optuna.Study`, reloaded by name from the workspace's storage
+             seed: int,  # seed of the validation split and XGBoost
+             home: str | None = None,  # workspace directory whose Optuna storage holds the study
+             metadata: dict | None = None,  # extra entries for the bundle's metadata (data source, digest)
+            ):
+    "Refit the study's best parameters on `train`, choose the threshold on validation data; returns the `ModelBundle`."
+    from income_mlops.model import train_model, FINISHED
+    with TIMINGS.step("fit"):
+        done = len(study.get_trials(deepcopy=False, states=FINISHED))
+        bundle, _ = train_model(train, n_trials=done, timeout=None, seed=seed, storage=workspace(home).ensure().optuna_storage,
+                                study_name=study.study_name, show_progress_bar=False, metadata=metadata)
+        return bundle
+
+# %% ../nbs/07_flow.ipynb #2fe3b06b
+@_task("evaluate")
+def evaluate_step(bundle,  # the fitted `ModelBundle`; its metadata gets the headline metrics
+                  test: pd.DataFrame,  # the hold-out rows
+                  report_dir: Path,  # directory the report files are written to (created if missing)
+                 ) -> dict:
+    "Write the hold-out report of `bundle` (metrics, slices, figures, model card) to `report_dir`; store the metrics in the bundle."
+    from income_mlops.evaluate import write_report, METRICS
+    with TIMINGS.step("evaluate"):
+        rep = write_report(bundle, test, report_dir)
+        bundle.metadata["metrics"] = {k: float(rep["metrics"][k]) for k in METRICS}
+        return rep
+
+# %% ../nbs/07_flow.ipynb #087129f9
+@_task("bundle")
+def bundle_step(bundle,  # the evaluated `ModelBundle`
+                home: str | None = None,  # workspace directory; the bundle goes to its `models/`
+               ) -> Path:
+    "Save `bundle` under the workspace's `models/` as `income-classifier-<UTC time>-<data digest>`; returns its directory."
+    with TIMINGS.step("bundle"):
+        ws = workspace(home).ensure()
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        return bundle.save(ws.models_dir / f"{MODEL_NAME}-{stamp}-{str(bundle.metadata.get('data_digest', 'data'))[:8]}")
 
 # %% ../nbs/07_flow.ipynb #d82a3b0a
 def _is_local_uri(uri: str) -> bool:
@@ -106,7 +198,9 @@ def _set_tracking_uri(uri: str) -> None:
     if before is None: os.environ.pop("MLFLOW_TRACKING_URI", None)
     else: os.environ["MLFLOW_TRACKING_URI"] = before
 
-def setup_mlflow(experiment: str = EXPERIMENT_NAME, ws: Workspace | None = None) -> str:
+def setup_mlflow(experiment: str = EXPERIMENT_NAME,  # MLflow experiment name; created on first use
+                 ws: Workspace | None = None,  # workspace giving the tracking URI and artifact directory; default `workspace()`
+                ) -> str:
     "Set MLflow's tracking URI from the workspace and return the id of `experiment`, created (artifacts in the workspace) if new."
     import mlflow
     from mlflow.exceptions import MlflowException
@@ -143,7 +237,11 @@ def code_version() -> dict:
 # %% ../nbs/07_flow.ipynb #877b2dc3
 LOWER_IS_BETTER: frozenset = frozenset({"log_loss", "brier"})  # metrics where smaller is better; all others: larger is better
 
-def promotion_decision(candidate: float, champion: float | None, metric: str = "roc_auc", min_delta: float = 0.0) -> tuple[str, str]:
+def promotion_decision(candidate: float,  # the new model's score on the hold-out
+                       champion: float | None,  # the current champion's score on the same hold-out; None (or NaN) if there is none
+                       metric: str = "roc_auc",  # name of the metric (lower is better for those in `LOWER_IS_BETTER`)
+                       min_delta: float = 0.0,  # how much better than the champion the candidate must be to replace it
+                      ) -> tuple[str, str]:
     "The alias the candidate gets ('champion' or 'challenger') and a one-line reason with both scores."
     if champion is None or not math.isfinite(champion):
         return "champion", f"no current champion to beat: new {metric} {candidate:.4f} takes champion"
@@ -160,7 +258,9 @@ def _pyfunc_file() -> Path:
     import income_mlops
     return Path(income_mlops.__file__).with_name("pyfunc_model.py")
 
-def log_pyfunc(bundle_dir: str | os.PathLike, name: str = "model"):
+def log_pyfunc(bundle_dir: str | os.PathLike,  # directory of a saved `ModelBundle`, logged as the model's artifact `bundle`
+               name: str = "model",  # name of the model within the run
+              ):
     "Log the bundle at `bundle_dir` as an MLflow pyfunc (models-from-code) in the active run; returns MLflow's `ModelInfo`."
     import mlflow
     from importlib.metadata import version
@@ -170,7 +270,9 @@ def log_pyfunc(bundle_dir: str | os.PathLike, name: str = "model"):
                                    signature=model_signature(), input_example=input_example(), pip_requirements=reqs)
 
 # %% ../nbs/07_flow.ipynb #30e9c680
-def registered_bundle(name: str = MODEL_NAME, alias: str = "champion"):
+def registered_bundle(name: str = MODEL_NAME,  # registered model name
+                      alias: str = "champion",  # alias of the version to load
+                     ):
     "The `ModelBundle` behind `models:/name@alias`, loaded through its MLflow pyfunc; `None` if the alias is not set."
     import mlflow
     from mlflow.exceptions import MlflowException
@@ -180,7 +282,10 @@ def registered_bundle(name: str = MODEL_NAME, alias: str = "champion"):
     return mlflow.pyfunc.load_model(f"models:/{name}@{alias}").unwrap_python_model().bundle
 
 # %% ../nbs/07_flow.ipynb #0d5b4dd4
-def holdout_score(bundle, test: pd.DataFrame, metric: str = "roc_auc") -> float:
+def holdout_score(bundle,  # the `ModelBundle` to score
+                  test: pd.DataFrame,  # the hold-out rows, with the target
+                  metric: str = "roc_auc",  # one of `income_mlops.evaluate.METRICS`
+                 ) -> float:
     "`metric` of `bundle` on the hold-out `test`, computed by `income_mlops.evaluate.evaluate` like every reported metric."
     from income_mlops.evaluate import evaluate
     m = evaluate(bundle, test, bundle.threshold)
@@ -188,8 +293,14 @@ def holdout_score(bundle, test: pd.DataFrame, metric: str = "roc_auc") -> float:
     return float(m[metric])
 
 # %% ../nbs/07_flow.ipynb #c9d766bd
-def register_model(model_uri: str, run_id: str, bundle, test: pd.DataFrame, metric: str = "roc_auc", min_delta: float = 0.0,
-                   name: str = MODEL_NAME) -> dict:
+def register_model(model_uri: str,  # URI of the logged model (`ModelInfo.model_uri`)
+                   run_id: str,  # MLflow run that logged it; gets the decision as tags and metrics
+                   bundle,  # the candidate `ModelBundle` (the logged model's bundle), scored on `test`
+                   test: pd.DataFrame,  # the hold-out both the candidate and the champion are scored on
+                   metric: str = "roc_auc",  # the promotion metric (see `promotion_decision`)
+                   min_delta: float = 0.0,  # how much better than the champion the candidate must be
+                   name: str = MODEL_NAME,  # registered model name
+                  ) -> dict:
     "Register `model_uri` as a new version of `name`; alias it 'champion' if it beats the champion on `test`, else 'challenger'."
     import mlflow
     client = mlflow.MlflowClient()
@@ -215,58 +326,10 @@ def register_model(model_uri: str, run_id: str, bundle, test: pd.DataFrame, metr
     return {"name": name, "version": mv.version, "alias": alias, "reason": reason, "metric": metric,
             "candidate_score": candidate, "champion_score": champ_score, "previous_champion": champ_version}
 
-# %% ../nbs/07_flow.ipynb #071e8857
-@_task("split")
-def split(df: pd.DataFrame, seed: int = SEED, max_train_rows: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    "The stratified `(train, holdout)` split; `max_train_rows` subsamples the training part only (stratified, seeded)."
-    with TIMINGS.step("data"):
-        train, test = split_data(df, TEST_SIZE, seed)
-        if max_train_rows is not None and max_train_rows < len(train):
-            if max_train_rows < 50: raise ValueError(f"max_train_rows must be at least 50, got {max_train_rows}")
-            train, _ = split_data(train, test_size=1 - max_train_rows / len(train), seed=seed)
-        train.attrs, test.attrs = {**df.attrs, "digest": dataset_digest(train)}, {**df.attrs, "digest": dataset_digest(test)}
-        return train, test
-
-@_task("tune")
-def tune_step(train: pd.DataFrame, trials: int, timeout: float | None, seed: int, study_name: str | None = None,
-              home: str | None = None, progress: bool = True):
-    "Create or resume the Optuna study for `train` and run the trials still missing; returns the study."
-    from income_mlops.model import tune, validation_split
-    with TIMINGS.step("tuning"):
-        fit, valid = validation_split(train, VALID_SIZE, seed)
-        return tune(fit, valid, n_trials=trials, timeout=timeout, seed=seed, storage=workspace(home).ensure().optuna_storage,
-                    study_name=study_name, show_progress_bar=progress)
-
-@_task("fit final")
-def fit_step(train: pd.DataFrame, study, seed: int, home: str | None = None, metadata: dict | None = None):
-    "Refit the study's best parameters on `train`, choose the threshold on validation data; returns the `ModelBundle`."
-    from income_mlops.model import train_model, FINISHED
-    with TIMINGS.step("fit"):
-        done = len(study.get_trials(deepcopy=False, states=FINISHED))
-        bundle, _ = train_model(train, n_trials=done, timeout=None, seed=seed, storage=workspace(home).ensure().optuna_storage,
-                                study_name=study.study_name, show_progress_bar=False, metadata=metadata)
-        return bundle
-
-# %% ../nbs/07_flow.ipynb #2fe3b06b
-@_task("evaluate")
-def evaluate_step(bundle, test: pd.DataFrame, report_dir: Path) -> dict:
-    "Write the hold-out report of `bundle` (metrics, slices, figures, model card) to `report_dir`; store the metrics in the bundle."
-    from income_mlops.evaluate import write_report, METRICS
-    with TIMINGS.step("evaluate"):
-        rep = write_report(bundle, test, report_dir)
-        bundle.metadata["metrics"] = {k: float(rep["metrics"][k]) for k in METRICS}
-        return rep
-
-@_task("bundle")
-def bundle_step(bundle, home: str | None = None) -> Path:
-    "Save `bundle` under the workspace's `models/` as `income-classifier-<UTC time>-<data digest>`; returns its directory."
-    with TIMINGS.step("bundle"):
-        ws = workspace(home).ensure()
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        return bundle.save(ws.models_dir / f"{MODEL_NAME}-{stamp}-{str(bundle.metadata.get('data_digest', 'data'))[:8]}")
-
 # %% ../nbs/07_flow.ipynb #714bd11f
-def flat_metrics(d: dict, prefix: str = "") -> dict:
+def flat_metrics(d: dict,  # nested dict of metrics (None counts as empty); non-numbers and NaN/inf are left out
+                 prefix: str = "",  # prepended to every key, e.g. "holdout."
+                ) -> dict:
     "The finite numbers of a nested dict, as `{'a.b': float}` (what `mlflow.log_metrics` accepts)."
     out = {}
     for k, v in (d or {}).items():
@@ -287,8 +350,16 @@ def _dataset(df: pd.DataFrame, name: str):
             return mlflow.data.from_pandas(df, name=f"{name} ({src})", targets=TARGET, digest=df.attrs.get("digest"))
 
 @_task("log to mlflow")
-def log_step(experiment_id: str, bundle, bundle_dir: Path, study, report: dict, report_dir: Path, params: dict,
-             data: dict[str, pd.DataFrame], tags: dict) -> dict:
+def log_step(experiment_id: str,  # MLflow experiment the run goes to
+             bundle,  # the evaluated `ModelBundle` (its metadata has params, validation and hold-out metrics)
+             bundle_dir: Path,  # where `bundle_step` saved it; logged as the pyfunc's artifact
+             study,  # the `optuna.Study`: summary metrics and the trials table
+             report: dict,  # what `evaluate_step` returned (hold-out metrics under 'metrics')
+             report_dir: Path,  # the report directory, uploaded as the run's artifacts
+             params: dict,  # the run's settings, logged as parameters
+             data: dict[str, pd.DataFrame],  # data sets logged as inputs, by context ('dataset', 'train', 'holdout')
+             tags: dict,  # run tags (code version, data source and digest, Prefect flow run)
+            ) -> dict:
     "Log one training as an MLflow run (params, metrics, data sets, figures, card, trials, pyfunc model); returns run and model ids."
     import mlflow
     from income_mlops.model import study_summary
@@ -306,20 +377,31 @@ def log_step(experiment_id: str, bundle, bundle_dir: Path, study, report: dict, 
             return {"run_id": run.info.run_id, "experiment_id": experiment_id, "model_uri": info.model_uri,
                     "model_id": getattr(info, "model_id", None)}
 
+# %% ../nbs/07_flow.ipynb #4d1cfe9f
 @_task("register")
-def register_step(logged: dict, bundle, test: pd.DataFrame, metric: str = "roc_auc", min_delta: float = 0.0) -> dict:
+def register_step(logged: dict,  # what `log_step` returned (model URI and run id)
+                  bundle,  # the candidate `ModelBundle`
+                  test: pd.DataFrame,  # the hold-out of this run
+                  metric: str = "roc_auc",  # the promotion metric
+                  min_delta: float = 0.0,  # how much better than the champion the candidate must be
+                 ) -> dict:
     "Register the logged model behind the promotion gate (see `register_model`)."
     with TIMINGS.step("logging"):
         return register_model(logged["model_uri"], logged["run_id"], bundle, test, metric, min_delta)
 
 # %% ../nbs/07_flow.ipynb #015a9832
-def mlflow_run_url(tracking_uri: str, experiment_id: str, run_id: str, ui: str = "http://127.0.0.1:5000") -> str:
+def mlflow_run_url(tracking_uri: str,  # MLflow tracking URI (an http(s) server, or a local store such as sqlite:///...)
+                   experiment_id: str,  # the run's experiment id
+                   run_id: str,  # the run's id
+                   ui: str = "http://127.0.0.1:5000",  # where `mlflow ui` serves a local store
+                  ) -> str:
     "The web address of a run: on the tracking server itself, or on `mlflow ui` for a local store."
     base = tracking_uri.rstrip("/") if tracking_uri.startswith(("http://", "https://")) else ui
     return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
 
 # %% ../nbs/07_flow.ipynb #001537d9
-def publish_artifacts(summary: dict) -> None:
+def publish_artifacts(summary: dict,  # the flow's summary: metrics, run_id, mlflow_url, tracking_uri and registry (or None)
+                     ) -> None:
     "Attach the metrics table, the MLflow run link and the promotion decision to the current Prefect flow run."
     from prefect.artifacts import create_table_artifact, create_link_artifact, create_markdown_artifact
     from income_mlops.evaluate import metrics_table
@@ -406,13 +488,17 @@ def _timing_metrics() -> list:
     return [Metric(f"time.{k}_s", float(v), now, 0) for k, v in TIMINGS.items() if not k.startswith("flow_")]
 
 # %% ../nbs/07_flow.ipynb #77849357
-def check_cron(cron: str) -> str:
+def check_cron(cron: str,  # a five-field cron expression, e.g. '0 3 * * 1' (Mondays at 03:00)
+              ) -> str:
     "Return `cron` if Prefect accepts it as a cron schedule, else raise `ValueError` with a one-line reason."
     from prefect.client.schemas.schedules import CronSchedule
     try: CronSchedule(cron=cron)
     except Exception: raise ValueError(f"invalid cron schedule {cron!r}: use five fields, e.g. '0 3 * * 1' (Mondays at 03:00)") from None
     return cron
 
-def serve_training(cron: str, name: str = "scheduled-retraining", **parameters) -> None:
+def serve_training(cron: str,  # the schedule, a five-field cron expression (checked by `check_cron`)
+                   name: str = "scheduled-retraining",  # name of the deployment
+                   **parameters,  # `training_flow` parameters for every scheduled run (e.g. trials=50)
+                  ) -> None:
     "Serve `training_flow` as the deployment `name` on the cron schedule `cron`, with `parameters` for every run (blocks)."
     training_flow.serve(name=name, cron=check_cron(cron), parameters=parameters, pause_on_shutdown=False)

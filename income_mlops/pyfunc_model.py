@@ -38,12 +38,18 @@ class IncomeModel(PythonModel):
     "An MLflow pyfunc over a `ModelBundle` directory (the artifact `bundle`): features in, probability/class/label out."
     bundle = None  # the loaded `ModelBundle`, set by `load_context`
 
-    def load_context(self, context):
+    def load_context(self,
+                     context,  # MLflow's `PythonModelContext`; `context.artifacts['bundle']` is the bundle directory
+                    ):
         "Load and verify the bundle logged with the model as the artifact `bundle`."
         from income_mlops.bundle import ModelBundle
         self.bundle = ModelBundle.load(context.artifacts["bundle"])
 
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+    def predict(self,
+                context,  # MLflow's model context (unused: the bundle was loaded by `load_context`)
+                model_input: pd.DataFrame,  # the 14 features by their data set names, one row per prediction (or a list of record dicts)
+                params=None,  # MLflow inference parameters; none are used
+               ) -> pd.DataFrame:
         "Score a DataFrame (or a list of records) of the 14 features; one output row per input row."
         recs = _records(model_input) if isinstance(model_input, pd.DataFrame) else list(model_input)
         p = self.bundle.predict_proba_records(recs) if recs else []

@@ -24,7 +24,8 @@ __all__ = ['log', 'TABLE_NAME', 'SQLITE_BUSY_TIMEOUT_MS', 'OUTPUT_COLUMNS', 'pre
 # %% ../nbs/08_store.ipynb #9c6d7270
 TABLE_NAME: str = "predictions"  # name of the prediction table
 
-def predictions_table(metadata: sa.MetaData | None = None) -> sa.Table:
+def predictions_table(metadata: sa.MetaData | None = None,  # metadata to attach the table to; default: a fresh `MetaData`
+                     ) -> sa.Table:
     "The SQLAlchemy table of the prediction log: id, ts, the 14 features, probability, class, model_version."
     cols = [sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
             sa.Column("ts", sa.Float, nullable=False, index=True, comment="seconds since the epoch, UTC")]
@@ -38,7 +39,8 @@ def predictions_table(metadata: sa.MetaData | None = None) -> sa.Table:
 # %% ../nbs/08_store.ipynb #f58d5eb0
 SQLITE_BUSY_TIMEOUT_MS: int = 30_000  # how long a SQLite writer waits for the lock before giving up
 
-def make_engine(url: str) -> sa.Engine:
+def make_engine(url: str,  # SQLAlchemy database URL, e.g. 'sqlite:////path/predictions.db'
+               ) -> sa.Engine:
     "A SQLAlchemy engine for `url`; for SQLite files: the directory is created, WAL mode and a busy timeout are set."
     u = sa.make_url(url)
     if u.get_backend_name() != "sqlite": return sa.create_engine(u, pool_pre_ping=True)
@@ -63,7 +65,12 @@ def _value(rec: dict, f):
         return None if np.isnan(v) else v
     return str(v)
 
-def to_rows(records: Sequence[dict], probabilities, classes, model_version: str, ts: float) -> list[dict]:
+def to_rows(records: Sequence[dict],  # the call's records (hyphen or underscore keys; nullable fields may be absent)
+            probabilities,  # probability of >50K, one per record (any array-like)
+            classes,  # predicted class 0/1, one per record
+            model_version: str,  # version of the model that scored them
+            ts: float,  # time of the call, seconds since the epoch (UTC)
+           ) -> list[dict]:
     "Table rows for one `record()` call: one dict per prediction (features by hyphen name, probability, class, version, ts)."
     probabilities, classes = np.asarray(probabilities, dtype=float).ravel(), np.asarray(classes).ravel()
     if not (len(records) == len(probabilities) == len(classes)):
@@ -223,7 +230,9 @@ def __exit__(self: PredictionLog, *exc): self.close()
 # %% ../nbs/08_store.ipynb #371609bb
 _DURATION = re.compile(r"^\s*\d+(\.\d+)?\s*[a-zA-Z]+\s*$")  # "24h", "7d", "90min", "2 days"
 
-def parse_since(since, now: pd.Timestamp | None = None) -> pd.Timestamp:
+def parse_since(since,  # a timestamp/datetime, an ISO string, epoch seconds, a timedelta, or a duration such as '24h' or '7d'
+                now: pd.Timestamp | None = None,  # the time durations count back from; default: the current UTC time
+               ) -> pd.Timestamp:
     "A UTC timestamp from a timestamp, an ISO string (zone-less = UTC), epoch seconds, or a duration back from `now` ('24h', '7d')."
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
     if isinstance(since, (dt.timedelta, pd.Timedelta)): return now - pd.Timedelta(since)

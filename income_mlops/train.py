@@ -72,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--serve", metavar="CRON", help="instead of one run: serve the flow on this cron schedule (needs PREFECT_API_URL)")
     return p
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+# %% ../nbs/07b_train.ipynb #a8e366d8
+def parse_args(argv: list[str] | None = None,  # the arguments after the program name; None reads `sys.argv[1:]`
+              ) -> argparse.Namespace:
     "Parse and check the command line; `UsageError` with a one-line reason if it is wrong."
     a = build_parser().parse_args(argv)
     if a.max_train_rows is not None and a.max_train_rows < 50: raise UsageError("--max-train-rows: must be at least 50")
@@ -119,7 +121,9 @@ def quiet_tracebacks() -> int:
     return n
 
 # %% ../nbs/07b_train.ipynb #5f07cc77
-def time_breakdown(marks: dict, steps: dict) -> list[tuple[str, float]]:
+def time_breakdown(marks: dict,  # `time.perf_counter()` readings: start, imports, server, call, flow_start, flow_end, end
+                   steps: dict,  # seconds per step group (`flow.TIMINGS`: data, tuning, fit, evaluate, bundle, logging)
+                  ) -> list[tuple[str, float]]:
     "Rows `(what, seconds)` from the command's time marks (`start`, `imports`, `server`, `call`, `flow_start`, `flow_end`, `end`) and the steps' timings."
     m, s = marks, steps
     work = sum(s.get(k, 0.0) for k in ("data", "tuning", "fit", "evaluate", "bundle", "logging"))
@@ -134,13 +138,17 @@ def time_breakdown(marks: dict, steps: dict) -> list[tuple[str, float]]:
             ("other (argument checks)", m["call"] - m["server"]),
             ("total wall time", m["end"] - m["start"])]
 
-def orchestration_share(rows: list[tuple[str, float]]) -> float:
+# %% ../nbs/07b_train.ipynb #dd23f3f9
+def orchestration_share(rows: list[tuple[str, float]],  # the rows of `time_breakdown`
+                       ) -> float:
     "Share of the wall time spent in Prefect (the rows starting with 'prefect')."
     d = dict(rows)
     return sum(v for k, v in rows if k.startswith("prefect")) / d["total wall time"]
 
 # %% ../nbs/07b_train.ipynb #14d27070
-def render_summary(s: dict, rows: list[tuple[str, float]] | None = None) -> str:
+def render_summary(s: dict,  # the summary `training_flow` returns (metrics, threshold, registry, run and model ids, ...)
+                   rows: list[tuple[str, float]] | None = None,  # `time_breakdown` rows; None leaves out the time table
+                  ) -> str:
     "The end-of-run summary: metrics, registry decision, where the MLflow UI is, how to serve, where the time went."
     from income_mlops.evaluate import metrics_table
     t = metrics_table(s["metrics"])
@@ -174,7 +182,8 @@ PROG = "income-mlops-train"  # the program name in messages
 def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None,  # the arguments after the program name; None reads `sys.argv[1:]`
+        ) -> int:
     "Run the training flow from the command line (or serve it on a schedule); returns the exit status."
     marks = {"start": _T0}
     try: args = parse_args(argv)
