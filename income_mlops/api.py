@@ -735,6 +735,9 @@ def main(argv: list[str] | None = None, # command-line arguments (default `sys.a
     if not args.debug and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):   # before prometheus_client is imported
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = d = tempfile.mkdtemp(prefix="income-mlops-metrics-"); cleanup.append(d)
     dst = tempfile.mkdtemp(prefix="income-mlops-model-"); cleanup.append(dst)
+    # Each worker scores one request at a time with nthread=1, yet libgomp still starts a thread team per process whose idle
+    # threads spin after every call, taking the CPU the other workers need: one OpenMP thread unless the operator says otherwise.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")   # read once, when xgboost's libgomp loads (below)
     master = os.getpid()   # workers are forked from this process and inherit its atexit hooks: only the master cleans up
     atexit.register(lambda: os.getpid() == master and [shutil.rmtree(d, ignore_errors=True) for d in cleanup])
     _import_serving_modules(record=not args.no_record)   # once, in the master: workers inherit them through fork

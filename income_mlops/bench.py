@@ -17,24 +17,28 @@ __all__ = ['Stat', 'summarize', 'time_runs', 'wrk_path', 'parse_wrk', 'run_wrk',
 @dataclass(frozen=True)
 class Stat:
     "Median, min and max of repeated measurements."
-    median: float
-    min: float
-    max: float
-    n: int
+    median: float # the middle measurement (mean of the middle two for an even count)
+    min: float # the smallest measurement
+    max: float # the largest measurement
+    n: int # how many measurements
 
     def fmt(self, digits: int = 3, scale: float = 1.0) -> str:
         "`median (min–max)` with `digits` significant digits, each value multiplied by `scale`."
         f = lambda v: f"{v * scale:.{digits}g}"
         return f"{f(self.median)} ({f(self.min)}–{f(self.max)})" if self.n > 1 else f(self.median)
 
-def summarize(xs) -> Stat:
+def summarize(xs, # the measurements: any iterable of numbers
+             ) -> Stat:
     "The `Stat` of a sequence of measurements."
     xs = list(xs)
     if not xs: raise ValueError("no measurements")
     return Stat(statistics.median(xs), min(xs), max(xs), len(xs))
 
 # %% ../nbs/11_bench.ipynb #f3ecbcc1
-def time_runs(fn, runs: int = 5, warmup: int = 1) -> Stat:
+def time_runs(fn, # the call to time, with no arguments
+              runs: int = 5, # measured calls
+              warmup: int = 1, # unmeasured calls first (imports, caches)
+             ) -> Stat:
     "Wall-clock seconds of `fn()` over `runs` runs after `warmup` unmeasured ones."
     for _ in range(warmup): fn()
     ts = []
@@ -51,7 +55,8 @@ def wrk_path() -> str:
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
-def parse_wrk(out: str) -> dict:
+def parse_wrk(out: str, # what `wrk --latency` printed
+             ) -> dict:
     "Requests/s, p50/p90/p99 latency (ms), request count and errors from wrk's `--latency` output."
     def lat(p):
         m = re.search(rf"^\s*{p}%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
@@ -66,8 +71,14 @@ def parse_wrk(out: str) -> dict:
             "socket_errors": sum(map(int, sock.groups())) if sock else 0}
 
 # %% ../nbs/11_bench.ipynb #c2803962
-def run_wrk(url: str, body: bytes | str, connections: int = 1, duration: float = 10, threads: int | None = None,
-            headers: dict | None = None, check: bool = True) -> dict:
+def run_wrk(url: str, # the endpoint to POST to
+            body: bytes | str, # the request body, sent as is with every request
+            connections: int = 1, # concurrent connections (the concurrency)
+            duration: float = 10, # seconds of load
+            threads: int | None = None, # wrk threads (default: min(connections, 2))
+            headers: dict | None = None, # extra request headers (Content-Type is application/json)
+            check: bool = True, # raise if any request failed or none was made
+           ) -> dict:
     "Load `url` with POST `body` using wrk; return `parse_wrk`'s figures. `check`: raise if any request failed."
     body = body.decode() if isinstance(body, bytes) else body
     hdrs = {"Content-Type": "application/json", **(headers or {})}
@@ -97,7 +108,8 @@ def _children(pid: int) -> list[int]:
         except OSError: pass
     return kids + [g for k in kids for g in _children(k)]
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, # the root process (e.g. a server's master)
+          ) -> float:
     "Resident memory (MiB) of process `pid` and all its descendants (Linux `/proc`)."
     total = 0
     for p in [pid] + _children(pid):
@@ -108,7 +120,11 @@ def rss_mb(pid: int) -> float:
 # %% ../nbs/11_bench.ipynb #0b605dbf
 class Server:
     "A server process started from `cmd`, ready once `ready_url` answers 200; a context manager that stops its process group."
-    def __init__(self, cmd: list[str], ready_url: str, env: dict | None = None, timeout: float = 180, log: str | None = None):
+    def __init__(self, cmd: list[str], # the command line that starts the server
+                 ready_url: str, # a URL that answers 200 once the server can take load
+                 env: dict | None = None, # extra environment variables for the server
+                 timeout: float = 180, # seconds to wait for `ready_url`
+                 log: str | None = None): # file for the server's output (default: a new temporary file)
         self.cmd, self.ready_url, self.env, self.timeout = cmd, ready_url, env, timeout
         self.log = log or tempfile.mktemp(suffix=".log")
 
@@ -140,7 +156,11 @@ class Server:
         self._fh.close()
 
 # %% ../nbs/11_bench.ipynb #e541a7cf
-def paired_runs(fa, fb, runs: int = 5, warmup: int = 1) -> tuple[Stat, Stat, Stat]:
+def paired_runs(fa, # the first contender: a call with no arguments
+                fb, # the second contender, run right after `fa` in each round
+                runs: int = 5, # measured rounds
+                warmup: int = 1, # unmeasured rounds first
+               ) -> tuple[Stat, Stat, Stat]:
     "Seconds of `fa()` and `fb()` alternated over `runs` runs, and the per-run ratio `a/b`."
     for _ in range(warmup): fa(); fb()
     ta, tb = [], []
@@ -156,7 +176,11 @@ def _per(stat: Stat, k: float) -> Stat:
 def _rate(stat: Stat, n: float) -> Stat:
     return Stat(n / stat.median, n / stat.max, n / stat.min, stat.n)
 
-def bench_inprocess(bundle, records: list[dict], runs: int = 5, n_single: int = 2000) -> dict:
+def bench_inprocess(bundle, # a loaded `ModelBundle`
+                    records: list[dict], # JSON records to score (the hold-out)
+                    runs: int = 5, # measured repetitions of each figure
+                    n_single: int = 2000, # records scored one by one per repetition
+                   ) -> dict:
     "Per-record latency of the single-record fast path, and rows/s of the batch path vs `inplace_predict` on pre-encoded rows."
     p, b = bundle.preprocessor, bundle.booster
     one = records[:n_single]
@@ -167,7 +191,8 @@ def bench_inprocess(bundle, records: list[dict], runs: int = 5, n_single: int = 
             "floor_rows_s": _rate(floor, len(records)), "batch_share": share, "rows": len(records)}
 
 # %% ../nbs/11_bench.ipynb #e79bcdec
-def bench_data(runs: int = 7) -> dict:
+def bench_data(runs: int = 7, # timed loads per source (half as many, at least 3, from the stand-in UCI)
+              ) -> dict:
     "Seconds per `load_adult` call from the bundled snapshot, the cache and the (stand-in) UCI API."
     from income_mlops.config import workspace
     from income_mlops.data import UCIStandIn, load_adult
@@ -178,13 +203,15 @@ def bench_data(runs: int = 7) -> dict:
         out["cache"] = time_runs(lambda: load_adult("cache", ws=ws), runs)
     return out
 
-def data_table(res: dict) -> str:
+def data_table(res: dict, # `bench_data`'s figures
+              ) -> str:
     "The Markdown table of `bench_data`'s figures."
     return "\n".join(["## Data loading (`load_adult`, 48,842 rows, in-process)", "", "| source | seconds |", "|---|---|"] +
                      [f"| {k} | {v.fmt()} |" for k, v in res.items()]) + "\n"
 
 # %% ../nbs/11_bench.ipynb #dd3ed5ce
-def parse_breakdown(out: str) -> dict:
+def parse_breakdown(out: str, # what `python -m income_mlops.train` printed
+                   ) -> dict:
     "The `what -> seconds` rows of the time table that `python -m income_mlops.train` prints last."
     rows = {}
     for m in re.finditer(r"^  (\S.*?)\s+([\d.]+) s\s+\d+%\s*$", out.split("\nTime (")[-1], re.M): rows[m.group(1)] = float(m.group(2))
@@ -192,7 +219,10 @@ def parse_breakdown(out: str) -> dict:
     return rows
 
 # %% ../nbs/11_bench.ipynb #f5bd1ad9
-def run_train(home: str | os.PathLike, args: list[str] = (), timeout: float = 3600) -> dict:
+def run_train(home: str | os.PathLike, # a fresh workspace directory for this run
+              args: list[str] = (), # extra arguments for the train command (e.g. a smaller budget)
+              timeout: float = 3600, # seconds before the run is killed
+             ) -> dict:
     "Run `python -m income_mlops.train ARGS` on the bundled data in workspace `home`; return its time breakdown."
     env = {**os.environ, "INCOME_MLOPS_HOME": str(home)}
     env.pop("MLFLOW_TRACKING_URI", None)
@@ -207,20 +237,33 @@ def run_train(home: str | os.PathLike, args: list[str] = (), timeout: float = 36
     return rows
 
 # %% ../nbs/11_bench.ipynb #0ca825dd
-def our_server(port: int, workers: int, env: dict) -> Server:
+def our_server(port: int, # TCP port on 127.0.0.1
+               workers: int, # gunicorn worker processes
+               env: dict, # environment: the workspace and MLflow store holding the champion
+              ) -> Server:
     "`python -m income_mlops.api` serving the registry's champion."
     return Server([sys.executable, "-m", "income_mlops.api", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
                   f"http://127.0.0.1:{port}/health", env=env)
 
-def mlflow_server(port: int, workers: int, env: dict, model_uri: str = "models:/income-classifier@champion") -> Server:
+def mlflow_server(port: int, # TCP port on 127.0.0.1
+                  workers: int, # uvicorn worker processes
+                  env: dict, # environment: the workspace and MLflow store holding the champion
+                  model_uri: str = "models:/income-classifier@champion", # the model to serve
+                 ) -> Server:
     "`mlflow models serve --env-manager local` serving the same model."
     mlflow = str(Path(sys.executable).with_name("mlflow"))
     return Server([mlflow, "models", "serve", "-m", model_uri, "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port),
                    "-w", str(workers)], f"http://127.0.0.1:{port}/ping", env=env, timeout=300)
 
-# %% ../nbs/11_bench.ipynb #3130824e
-def bench_serving(ours: Server, theirs: Server, records: list[dict], concurrencies=(1, 4, 16), batches=(100, 1000),
-                  runs: int = 3, duration: float = 10) -> dict:
+# %% ../nbs/11_bench.ipynb #48b5d8a1
+def bench_serving(ours: Server, # our API, started (`our_server`)
+                  theirs: Server, # `mlflow models serve`, started (`mlflow_server`)
+                  records: list[dict], # JSON records: the first is the single-record payload, the first n a batch
+                  concurrencies=(1, 4, 16), # wrk connections for the single-record loads
+                  batches=(100, 1000), # rows per request for the batch loads
+                  runs: int = 3, # rounds per figure, alternating the two servers
+                  duration: float = 10, # seconds per wrk load
+                 ) -> dict:
     "Single-record req/s and latency at each concurrency, and batch rows/s, of both servers, in alternating rounds."
     url_o = ours.ready_url.replace("/health", "/predict")
     url_m = theirs.ready_url.replace("/ping", "/invocations")
@@ -244,7 +287,12 @@ def bench_serving(ours: Server, theirs: Server, records: list[dict], concurrenci
 def _col(xs, key, k=1.0) -> Stat: return summarize([x[key] * k for x in xs])
 def _ratio(a, b, key) -> Stat: return summarize([x[key] / y[key] for x, y in zip(a, b)])
 
-def report(train: list[dict], inproc: dict, serving: dict, workers: int, meta: dict) -> str:
+def report(train: list[dict], # `run_train`'s breakdown, one per training run
+           inproc: dict, # `bench_inprocess`'s figures
+           serving: dict, # `bench_serving`'s figures
+           workers: int, # worker processes per server
+           meta: dict, # when, machine, duration, runs, command and train_args, for the header
+          ) -> str:
     "The benchmark's Markdown tables: median (min–max) of each figure, ratios computed round by round."
     L = [f"# Benchmark results", "", f"{meta['when']} · {meta['machine']} · {workers} workers per server · "
          f"wrk, {meta['duration']} s per load, {meta['runs']} rounds · `{meta['command']}`", ""]
@@ -274,8 +322,14 @@ def report(train: list[dict], inproc: dict, serving: dict, workers: int, meta: d
     return "\n".join(L) + "\n"
 
 # %% ../nbs/11_bench.ipynb #3572a46f
-def run_benchmarks(quick: bool = False, workers: int = 2, runs: int | None = None, train_runs: int | None = None,
-                   duration: float | None = None, concurrencies=(1, 4, 16), home: str | None = None) -> str:
+def run_benchmarks(quick: bool = False, # tiny budgets (a smoke run, not figures to quote)
+                   workers: int = 2, # worker processes per server
+                   runs: int | None = None, # rounds per serving figure (default 3; 1 when quick)
+                   train_runs: int | None = None, # training runs (default 3; 1 when quick)
+                   duration: float | None = None, # seconds per wrk load (default 10; 2 when quick)
+                   concurrencies=(1, 4, 16), # wrk connections for the single-record loads
+                   home: str | None = None, # keep the workspaces here (default: a temporary directory, removed)
+                  ) -> str:
     "Run every benchmark (training, in-process, serving) and return the Markdown report. `quick`: tiny budgets, for smoke tests."
     import platform
     from income_mlops.bundle import ModelBundle
@@ -303,8 +357,9 @@ def run_benchmarks(quick: bool = False, workers: int = 2, runs: int | None = Non
     if home is None: shutil.rmtree(base, ignore_errors=True)
     return report(train, inproc, serving, workers, meta) + "\n" + data_table(bench_data(3 if quick else 7))
 
-# %% ../nbs/11_bench.ipynb #c764f1d1
-def main(argv: list[str] | None = None) -> int:
+# %% ../nbs/11_bench.ipynb #758527f7
+def main(argv: list[str] | None = None, # command-line arguments (default `sys.argv[1:]`)
+        ) -> int:
     "`python -m income_mlops.bench [--quick] [--out FILE] [--workers N] [--runs N] [--train-runs N] [--duration S]`"
     import argparse
     p = argparse.ArgumentParser(prog="income-mlops-bench", description="Benchmark serving (ours vs mlflow models serve) and training.")

@@ -12,8 +12,9 @@ from urllib.parse import urldefrag, urljoin, urlparse
 # %% auto #0
 __all__ = ['CHROMIUM_FLAGS', 'project_root', 'read_sidebar', 'pandoc_slug', 'rewrite_link', 'front_matter', 'cell_options',
            'prepare_notebook', 'render_page', 'hoist_imports', 'proc_notebooks', 'package_modules', 'symbol_doc',
-           'undocumented_params', 'page_name', 'module_page', 'reference_rows', 'api_reference', 'SiteBuild',
-           'build_site', 'screenshot_plan', 'find_chromium', 'serve_site', 'PageReport', 'check_site', 'main']
+           'undocumented_params', 'exports_without_example', 'page_name', 'module_page', 'reference_rows',
+           'api_reference', 'SiteBuild', 'build_site', 'screenshot_plan', 'find_chromium', 'serve_site', 'PageReport',
+           'check_site', 'main']
 
 # %% ../nbs/12_docs.ipynb #c9bf7dbc
 def project_root(start: str | os.PathLike | None = None,  # where to start looking (default: the current directory)
@@ -302,6 +303,21 @@ def undocumented_params(module, # a module with an `__all__`
         elif not inspect.isfunction(obj): continue
         out += [f"{name}.{p}" for p, d in docments(obj, full=True, args_kwargs=True).items()
                 if p not in ("self", "cls", "return") and not d["docment"]]
+    return out
+
+# %% ../nbs/12_docs.ipynb #6f1aa72d
+def exports_without_example(path: str | os.PathLike, # a notebook (.ipynb)
+                           ) -> list[list[str]]:
+    "The public names of each `#| export` cell not followed by a code cell (before the next export) that shows or tests them."
+    cells = json.loads(Path(path).read_text())["cells"]
+    src = lambda c: "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+    is_export = lambda c: c["cell_type"] == "code" and re.search(r"^#\|\s*export\s*$", src(c), re.M)
+    out = []
+    for i, c in enumerate(cells):
+        if not is_export(c): continue
+        names = [n for n in re.findall(r"^(?:def|class) (\w+)", src(c), re.M) if not n.startswith("_")]
+        nxt = next((d for d in cells[i + 1:] if d["cell_type"] == "code"), None)
+        if names and (nxt is None or is_export(nxt)): out.append(names)
     return out
 
 # %% ../nbs/12_docs.ipynb #8235bc77

@@ -21,8 +21,8 @@ __all__ = ['log', 'MISSING', 'OTHER', 'REF_COLOR', 'CUR_COLOR', 'DRIFT_COLOR', '
            'numeric_bins', 'bin_shares', 'category_counts', 'feature_drift', 'prediction_drift', 'MonitorError',
            'Reference', 'build_reference', 'alerts_for', 'compare', 'simulate_drift', 'to_records', 'fig_psi',
            'fig_numeric', 'fig_categorical', 'fig_prediction', 'report_figures', 'fig_to_base64', 'features_table',
-           'render_html', 'load_champion', 'write_report', 'save_summary', 'latest_status', 'log_to_mlflow',
-           'format_summary', 'run_monitor', 'sa_url_safe', 'monitor_parser', 'main', 'summary_markdown',
+           'render_html', 'load_champion', 'save_summary', 'write_report', 'latest_status', 'log_to_mlflow',
+           'format_summary', 'sa_url_safe', 'run_monitor', 'monitor_parser', 'main', 'summary_markdown',
            'schedule_deployment', 'serve_schedule']
 
 # %% ../nbs/10_monitor.ipynb #6cda12f7
@@ -38,14 +38,19 @@ class Thresholds:
     min_rows: int = 100                   # fewer predictions in the window: no verdict (exit status 2)
 
 # %% ../nbs/10_monitor.ipynb #7184d84b
-def psi(ref_shares, cur_shares, eps: float = 1e-4) -> float:
+def psi(ref_shares,       # share of the reference rows in each bin (sums to 1)
+        cur_shares,       # share of the current rows in the same bins, same order
+        eps: float = 1e-4,  # floor on a share, so that an empty bin does not give log(0)
+       ) -> float:
     "Population Stability Index between two vectors of bin shares (floored at `eps` so empty bins stay finite)."
     r = np.clip(np.asarray(ref_shares, dtype=float), eps, None)
     c = np.clip(np.asarray(cur_shares, dtype=float), eps, None)
     return float(np.sum((c - r) * np.log(c / r)))
 
 # %% ../nbs/10_monitor.ipynb #c3b45af8
-def numeric_bins(ref, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def numeric_bins(ref,             # reference values of one numeric feature (NaN ignored)
+                 bins: int = 10,  # number of quantile bins; a value holding >= 1/`bins` of the rows is a mass point
+                ) -> tuple[np.ndarray, np.ndarray]:
     "Bins of a numeric reference: (mass points holding >= 1/`bins` of it, inner cut points at the deciles of the other values)."
     x = np.asarray(ref, dtype=float); x = x[~np.isnan(x)]
     vals, counts = np.unique(x, return_counts=True)
@@ -54,7 +59,11 @@ def numeric_bins(ref, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
     cuts = np.unique(np.quantile(rest, np.linspace(0, 1, bins + 1)[1:-1])) if len(rest) else np.array([])
     return mass, cuts
 
-def bin_shares(x, mass: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+# %% ../nbs/10_monitor.ipynb #8556542e
+def bin_shares(x,                 # values to bin (NaN ignored)
+               mass: np.ndarray,  # mass points from `numeric_bins`: one bin each
+               cuts: np.ndarray,  # inner cut points from `numeric_bins`: `len(cuts) + 1` intervals, open at both ends
+              ) -> np.ndarray:
     "Share of the non-missing values of `x` in each bin: one per mass point, then `len(cuts) + 1` intervals."
     x = np.asarray(x, dtype=float); x = x[~np.isnan(x)]
     if not len(x): return np.zeros(len(mass) + len(cuts) + 1)
@@ -69,7 +78,10 @@ MISSING, OTHER = "(missing)", "(other)"  # level names for missing values and po
 def _levels(s: pd.Series) -> pd.Series:
     return s.astype(object).where(s.notna(), MISSING).astype(str)
 
-def category_counts(ref: pd.Series, cur: pd.Series, min_expected: float = 5.0) -> pd.DataFrame:
+def category_counts(ref: pd.Series,             # reference values of one categorical feature
+                    cur: pd.Series,             # current (window) values of the same feature
+                    min_expected: float = 5.0,  # pool a level into `(other)` when fewer rows of it are expected in `cur`
+                   ) -> pd.DataFrame:
     "Counts of each level in reference and current (columns `ref`, `cur`); rare and unseen levels pooled into `(other)`."
     r, c = _levels(ref).value_counts(), _levels(cur).value_counts()
     t = pd.DataFrame({"ref": r, "cur": c}).fillna(0).astype("int64")
@@ -139,6 +151,7 @@ def prediction_drift(ref_proba,               # the champion's probabilities on 
 class MonitorError(RuntimeError):
     "The monitor cannot give a verdict: no predictions in the window, too few of them, no reference, bad arguments."
 
+# %% ../nbs/10_monitor.ipynb #7ef75714
 @dataclass
 class Reference:
     "What the window is compared with: feature rows, and (with a model) the champion's held-out probabilities."
@@ -152,7 +165,7 @@ def build_reference(bundle=None,              # the champion `ModelBundle` (None
                     *, seed: int | None = None,  # split seed (default: the bundle's metadata, else SEED)
                     source: str = "auto",     # `load_adult` source
                     path: str | os.PathLike | None = None,  # a CSV of reference rows instead of the training part
-                    ws: Workspace | None = None,
+                    ws: Workspace | None = None,  # workspace whose data cache `load_adult` uses (default: `workspace()`)
                    ) -> Reference:
     "The champion's training rows (rebuilt with `load_adult` + `split_data`, digest-checked) and its held-out probabilities."
     from income_mlops.data import load_adult, split_data, dataset_digest
@@ -180,7 +193,9 @@ def build_reference(bundle=None,              # the champion `ModelBundle` (None
     return Reference(train[list(FEATURE_NAMES)], proba, float(np.mean(proba >= bundle.threshold)), info)
 
 # %% ../nbs/10_monitor.ipynb #854c2c10
-def alerts_for(summary: dict, th: Thresholds) -> list[str]:
+def alerts_for(summary: dict,    # a summary being built by `compare` (features, drift share, prediction shift)
+               th: Thresholds,   # the alert thresholds to apply
+              ) -> list[str]:
     "The alerts a summary raises under thresholds `th`, each one line."
     out = []
     feats = summary["features"]
@@ -203,9 +218,10 @@ def alerts_for(summary: dict, th: Thresholds) -> list[str]:
             out.append(f"{name}: {f['unknown_rate']:.1%} {what}")
     return out
 
+# %% ../nbs/10_monitor.ipynb #c863480e
 def compare(reference: Reference,         # what the champion was trained on
             current: pd.DataFrame,        # the window: `PredictionLog.read()` rows
-            thresholds: Thresholds | None = None,
+            thresholds: Thresholds | None = None,  # drift and alert thresholds (default: `Thresholds()`)
            ) -> dict:
     "Per-feature drift, drift share, prediction shift and alerts of `current` against `reference`, as a JSON-ready dict."
     th = thresholds or Thresholds()
@@ -245,7 +261,9 @@ def simulate_drift(df: pd.DataFrame,                 # rows with the 14 features
     out["capital-gain"] = np.clip(np.round(out["capital-gain"] * gain_factor), gain.min, gain.max).astype(out["capital-gain"].dtype)
     return out
 
-def to_records(df: pd.DataFrame) -> list[dict]:
+# %% ../nbs/10_monitor.ipynb #5cbf3237
+def to_records(df: pd.DataFrame,  # rows with (at least) the 14 feature columns; other columns are dropped
+              ) -> list[dict]:
     "Rows as API-style records: the 14 features, missing values as None, numbers as Python ints/floats."
     recs = df[list(FEATURE_NAMES)].astype(object).where(df[list(FEATURE_NAMES)].notna(), None).to_dict("records")
     return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()} for r in recs]
@@ -258,7 +276,8 @@ def _title(ax, name: str, f: dict):
     ax.set_title(f"{name}: PSI {f['psi']:.2f}, p={p:.1e}" if p is not None else f"{name}: no test", fontsize=9,
                  color=DRIFT_COLOR if f["drifted"] else "black", fontweight="bold" if f["drifted"] else "normal")
 
-def fig_psi(summary: dict):
+def fig_psi(summary: dict,  # a summary from `compare`
+           ):
     "Bar chart of each feature's PSI, drifted features in red, with the `min_psi` line."
     import matplotlib.pyplot as plt
     feats = summary["features"]
@@ -272,7 +291,11 @@ def fig_psi(summary: dict):
     fig.tight_layout()
     return fig
 
-def fig_numeric(reference: Reference, current: pd.DataFrame, summary: dict):
+# %% ../nbs/10_monitor.ipynb #7d8e3788
+def fig_numeric(reference: Reference,  # what the window is compared with
+                current: pd.DataFrame,  # the window: `PredictionLog.read()` rows
+                summary: dict,          # `compare`'s summary of the two (titles show PSI, p-value and drift)
+               ):
     "Empirical CDFs of the numeric features, reference against window."
     import matplotlib.pyplot as plt, seaborn as sns
     fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
@@ -287,7 +310,12 @@ def fig_numeric(reference: Reference, current: pd.DataFrame, summary: dict):
     fig.tight_layout()
     return fig
 
-def fig_categorical(reference: Reference, current: pd.DataFrame, summary: dict, top: int = 8):
+# %% ../nbs/10_monitor.ipynb #6a5857e9
+def fig_categorical(reference: Reference,  # what the window is compared with
+                    current: pd.DataFrame,  # the window: `PredictionLog.read()` rows
+                    summary: dict,          # `compare`'s summary of the two (titles show PSI, p-value and drift)
+                    top: int = 8,           # levels shown per feature; the rest are pooled into `(other)`
+                   ):
     "Share of each level (the `top` most common, the rest pooled) of the categorical features, reference against window."
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(2, 4, figsize=(15, 7))
@@ -305,7 +333,11 @@ def fig_categorical(reference: Reference, current: pd.DataFrame, summary: dict, 
     fig.tight_layout()
     return fig
 
-def fig_prediction(reference: Reference, current: pd.DataFrame, summary: dict):
+# %% ../nbs/10_monitor.ipynb #7fa7d981
+def fig_prediction(reference: Reference,  # with the champion's held-out `probabilities` (not None)
+                   current: pd.DataFrame,  # the window, with its `probability` column
+                   summary: dict,          # `compare`'s summary, with its `prediction` part
+                  ):
     "Distribution of the predicted probability (champion on held-out rows against window) and the positive rates."
     import matplotlib.pyplot as plt, seaborn as sns
     pred = summary["prediction"]
@@ -323,7 +355,11 @@ def fig_prediction(reference: Reference, current: pd.DataFrame, summary: dict):
     fig.tight_layout()
     return fig
 
-def report_figures(reference: Reference, current: pd.DataFrame, summary: dict) -> dict:
+# %% ../nbs/10_monitor.ipynb #c1b26d1d
+def report_figures(reference: Reference,  # what the window is compared with
+                   current: pd.DataFrame,  # the window: `PredictionLog.read()` rows
+                   summary: dict,          # `compare`'s summary; the probability figure only if it has a `prediction` part
+                  ) -> dict:
     "All figures of the report, by name."
     figs = {"Feature drift (PSI)": fig_psi(summary), "Numeric features": fig_numeric(reference, current, summary),
             "Categorical features": fig_categorical(reference, current, summary)}
@@ -331,25 +367,32 @@ def report_figures(reference: Reference, current: pd.DataFrame, summary: dict) -
     return figs
 
 # %% ../nbs/10_monitor.ipynb #ea2ee592
-def fig_to_base64(fig, dpi: int = 90) -> str:
+def fig_to_base64(fig,           # a matplotlib Figure, already laid out; it is closed afterwards
+                  dpi: int = 90,  # resolution of the PNG, in dots per inch
+                 ) -> str:
     "A figure as a base64 PNG string (the figure is closed)."
     import matplotlib.pyplot as plt
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi); plt.close(fig)  # tight_layout already ran: no second, "tight" draw
     return base64.b64encode(buf.getvalue()).decode()
 
-def features_table(summary: dict) -> pd.DataFrame:
+# %% ../nbs/10_monitor.ipynb #d051772e
+def features_table(summary: dict,  # a summary from `compare`
+                  ) -> pd.DataFrame:
     "The per-feature results as a table (one row per feature)."
     t = pd.DataFrame(summary["features"]).T
     t = t[["kind", "test", "statistic", "p_value", "psi", "drifted", "missing_ref", "missing_cur", "unknown_rate"]]
     return t.rename_axis("feature")
 
+# %% ../nbs/10_monitor.ipynb #fbff76eb
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th{background:#f3f3f3}.drift{background:#f8d7da}.status{padding:.6em 1em;border-radius:6px;font-size:1.2em}
 .ok{background:#d1e7dd}.bad{background:#f8d7da}img{max-width:100%}code{background:#f3f3f3;padding:0 3px}"""
 
-def render_html(summary: dict, figures: dict) -> str:
+def render_html(summary: dict,  # a summary from `compare`
+                figures: dict,  # title -> Figure, as `report_figures` returns (each is closed once embedded)
+               ) -> str:
     "The self-contained HTML report: status, alerts, window and reference, per-feature table, embedded figures."
     e = html.escape
     ok = summary["status"] == "ok"
@@ -413,7 +456,19 @@ def _json_default(o):
     if isinstance(o, (pd.Timestamp, Path)): return str(o)
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")
 
-def write_report(summary: dict, html_text: str, ws: Workspace | None = None) -> dict:
+def save_summary(summary: dict,  # a summary `write_report` has written (it has the `report` paths)
+                 ws: Workspace | None = None,  # workspace whose `reports/latest.json` is rewritten (default: `workspace()`)
+                ) -> None:
+    "(Re)write the JSON summary of a written report and `latest.json`."
+    text = json.dumps(summary, indent=1, default=_json_default)
+    _atomic_text(Path(summary["report"]["json"]), text)
+    _atomic_text((ws or workspace()).reports_dir / "latest.json", text)
+
+# %% ../nbs/10_monitor.ipynb #d39f8280
+def write_report(summary: dict,  # a summary from `compare`; gets a `report` entry with the paths
+                 html_text: str,  # the page, from `render_html`
+                 ws: Workspace | None = None,  # workspace whose `reports/` gets the files (default: `workspace()`)
+                ) -> dict:
     "Write the HTML report, the JSON summary and `latest.json` into `ws.reports_dir`; return their paths (also put in `summary`)."
     d = (ws or workspace()).ensure().reports_dir
     stamp = pd.Timestamp(summary["generated"]).strftime("%Y%m%dT%H%M%SZ")
@@ -423,14 +478,9 @@ def write_report(summary: dict, html_text: str, ws: Workspace | None = None) -> 
     save_summary(summary, ws)
     return paths
 
-def save_summary(summary: dict, ws: Workspace | None = None) -> None:
-    "(Re)write the JSON summary of a written report and `latest.json`."
-    text = json.dumps(summary, indent=1, default=_json_default)
-    _atomic_text(Path(summary["report"]["json"]), text)
-    _atomic_text((ws or workspace()).reports_dir / "latest.json", text)
-
 # %% ../nbs/10_monitor.ipynb #946b0898
-def latest_status(ws: Workspace | None = None) -> dict:
+def latest_status(ws: Workspace | None = None,  # workspace whose `reports/latest.json` is read (default: `workspace()`)
+                 ) -> dict:
     "The drift status of the latest monitoring run (from `reports/latest.json`), compact, for the API; never raises."
     p = (ws or workspace()).reports_dir / "latest.json"
     if not p.is_file(): return {"status": "unknown", "message": "no monitoring report yet: run income-mlops-monitor"}
@@ -446,7 +496,9 @@ def latest_status(ws: Workspace | None = None) -> dict:
 # %% ../nbs/10_monitor.ipynb #16216bb8
 def _metric_key(s: str) -> str: return s.replace("-", "_")
 
-def log_to_mlflow(summary: dict, ws: Workspace | None = None) -> dict:
+def log_to_mlflow(summary: dict,  # a summary `write_report` has written (its files become artifacts)
+                  ws: Workspace | None = None,  # workspace whose MLflow store (`ws.mlflow_uri`) gets the run (default: `workspace()`)
+                 ) -> dict:
     "Log a written report as a monitoring run in the champion's MLflow experiment; returns the run and experiment ids."
     import mlflow
     ws = ws or workspace()
@@ -479,7 +531,8 @@ def log_to_mlflow(summary: dict, ws: Workspace | None = None) -> dict:
     return {"run_id": run.info.run_id, "experiment_id": exp_id, "tracking_uri": ws.mlflow_uri}
 
 # %% ../nbs/10_monitor.ipynb #62071eed
-def format_summary(summary: dict) -> str:
+def format_summary(summary: dict,  # a summary from `compare` or `run_monitor`
+                  ) -> str:
     "The one-screen text summary of a monitoring run."
     win, ref, pred = summary["window"], summary["reference"], summary.get("prediction")
     model = ref.get("model") or {}
@@ -508,6 +561,13 @@ def format_summary(summary: dict) -> str:
     if summary.get("mlflow"): lines.append(f"mlflow: run {summary['mlflow']['run_id']} (experiment {summary['mlflow']['experiment_id']})")
     return "\n".join(lines)
 
+# %% ../nbs/10_monitor.ipynb #e8a3cf65
+def sa_url_safe(url: str,  # a SQLAlchemy database URL, perhaps with a password
+               ) -> str:
+    "A database URL with any password hidden."
+    import sqlalchemy as sa
+    return sa.make_url(url).render_as_string(hide_password=True)
+
 # %% ../nbs/10_monitor.ipynb #9663ff26
 DEFAULT_WINDOW: int = 10_000  # predictions compared by default: the latest this many
 
@@ -517,8 +577,8 @@ def run_monitor(since=None,                     # only predictions from this tim
                 reference: str | os.PathLike | None = None,  # CSV of reference rows (default: the champion's training part)
                 source: str = "auto",            # data source for rebuilding the training part
                 predictions_url: str | None = None,  # the prediction log (default: the workspace's)
-                thresholds: Thresholds | None = None,
-                ws: Workspace | None = None,
+                thresholds: Thresholds | None = None,  # drift and alert thresholds (default: `Thresholds()`)
+                ws: Workspace | None = None,  # prediction log, data cache, reports and MLflow store (default: `workspace()`)
                 mlflow: bool = True,             # log the report to MLflow
                ) -> dict:
     "Compare the window of logged predictions with the champion's reference; write the report; return the summary."
@@ -547,11 +607,6 @@ def run_monitor(since=None,                     # only predictions from this tim
         save_summary(summary, ws)
     return summary
 
-def sa_url_safe(url: str) -> str:
-    "A database URL with any password hidden."
-    import sqlalchemy as sa
-    return sa.make_url(url).render_as_string(hide_password=True)
-
 # %% ../nbs/10_monitor.ipynb #925047d4
 def monitor_parser() -> argparse.ArgumentParser:
     "The argument parser of `python -m income_mlops.monitor`."
@@ -577,7 +632,9 @@ def monitor_parser() -> argparse.ArgumentParser:
     p.add_argument("--cron", default="0 * * * *", help="cron schedule for --serve (default: hourly)")
     return p
 
-def main(argv: list[str] | None = None) -> int:
+# %% ../nbs/10_monitor.ipynb #25923473
+def main(argv: list[str] | None = None,  # command-line arguments (default: `sys.argv[1:]`)
+        ) -> int:
     "Run the monitor from the command line; returns the exit status (0 no alert, 1 drift, 2 no verdict)."
     args = monitor_parser().parse_args(argv)
     th = Thresholds(**{f.name: getattr(args, f.name) for f in fields(Thresholds)})
@@ -603,7 +660,8 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if s["alerts"] else 0
 
 # %% ../nbs/10_monitor.ipynb #9daefb49
-def summary_markdown(summary: dict) -> str:
+def summary_markdown(summary: dict,  # a summary from `run_monitor`
+                    ) -> str:
     "The monitoring summary as Markdown (for the Prefect artifact)."
     lines = [f"# Monitoring: {'no drift' if summary['status'] == 'ok' else '**DRIFT**'}", "",
              f"{summary['window']['rows']} predictions; {summary['n_drifted']} of {len(summary['features'])} features drifted.", ""]
@@ -654,6 +712,7 @@ def __getattr__(name: str):
     if name == "monitor_flow": return _get_flow()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+# %% ../nbs/10_monitor.ipynb #001b04db
 def schedule_deployment(cron: str = "0 * * * *",  # when to run (cron syntax, UTC)
                         name: str = "income-monitor-schedule",  # deployment name
                         **parameters,               # `monitor_flow` parameters (since, window, model, thresholds, ...)
@@ -664,7 +723,10 @@ def schedule_deployment(cron: str = "0 * * * *",  # when to run (cron syntax, UT
     flow = importlib.import_module("income_mlops.monitor")._get_flow()  # the package's module, also under `python -m`
     return flow.to_deployment(name=name, cron=cron, parameters=parameters, entrypoint_type=EntrypointType.MODULE_PATH)
 
-def serve_schedule(cron: str = "0 * * * *", name: str = "income-monitor-schedule", **parameters) -> None:
+def serve_schedule(cron: str = "0 * * * *",  # when to run (cron syntax, UTC)
+                   name: str = "income-monitor-schedule",  # deployment name
+                   **parameters,  # `monitor_flow` parameters (since, window, model, thresholds, ...)
+                  ) -> None:
     "Serve `monitor_flow` on a cron schedule from this process (blocks until stopped); see `schedule_deployment`."
     from prefect import serve
     serve(schedule_deployment(cron, name, **parameters))

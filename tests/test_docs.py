@@ -111,6 +111,20 @@ def test_exports_documented(modname, site):
     assert not any(problems), f"{modname}: " + "; ".join(p for p in problems if p)
 
 
+@pytest.mark.parametrize("modname", _modules())
+def test_parameters_documented(modname):
+    "Every parameter of the module's exported functions and class constructors has an nbdev (docments) comment."
+    missing = docs.undocumented_params(importlib.import_module(modname))
+    assert not missing, f"{modname}: parameters without a comment: {missing}"
+
+
+@pytest.mark.parametrize("nb", sorted(p.name for p in (ROOT / "nbs").glob("[0-9]*.ipynb")))
+def test_every_export_has_an_example(nb):
+    "Every exported cell with public functions or classes is followed by a code cell that shows or tests them."
+    missing = docs.exports_without_example(ROOT / "nbs" / nb)
+    assert not missing, f"{nb}: exported without an example cell right after: {missing}"
+
+
 def test_cli_builds_and_checks(site):
     "The README's command (here reusing the processed notebooks) exits 0 and reports a clean check."
     r = subprocess.run([sys.executable, "-m", "income_mlops.docs", "--no-proc", "--check", "--out", str(ROOT / "_docs_local")],
