@@ -197,7 +197,7 @@ def bench_request_cpu(bundle, # a loaded `ModelBundle`
                      ) -> dict:
     "CPU microseconds per in-process `/predict` call: without a prediction log, with one commit per request, with the default linger."
     import logging
-    from income_mlops.api import create_app, access_log
+    from income_mlops.api_app import create_app, access_log
     from income_mlops.config import EXAMPLE_RECORD
     from income_mlops.store import PredictionLog
     body, level = json.dumps(EXAMPLE_RECORD).encode(), access_log.level
