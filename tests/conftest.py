@@ -11,7 +11,7 @@ from tools.docs import CHROMIUM_INSTALL, find_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 _SERVER = {}
-REQUIRE_TOOLS = "INCOME_MLOPS_REQUIRE_TOOLS"   # set to 1 (CI does): a missing system tool fails its tests instead of skipping them
+REQUIRE_TOOLS = "INCOME_MLOPS_REQUIRE_TOOLS"   # =1 (CI sets it): a missing system tool fails its tests instead of skipping them
 INSTALL = {"wrk": "apt-get install wrk",      # the benchmark's load generator
            "chromium": CHROMIUM_INSTALL}      # the docs' browser check
 

@@ -60,8 +60,10 @@ def test_site_builds_every_notebook(built_site):
     nbs = sorted(p.name for p in (ROOT / "nbs").glob("*.ipynb"))
     assert sorted(built_site.pages) == nbs
     assert built_site.pages["index.ipynb"] == "index.html" and built_site.pages["01_eda.ipynb"] == "eda.html"
-    assert (ROOT / "_proc" / "_quarto.yml").read_text() == (ROOT / "_quarto.yml").read_text(), "nbdev copied the symlinked _quarto.yml"
-    assert not built_site.collisions, f"notebooks rendered to the same page (nbdev drops the number prefix; rename one): {built_site.collisions}"
+    proc_config = (ROOT / "_proc" / "_quarto.yml").read_text()
+    assert proc_config == (ROOT / "_quarto.yml").read_text(), "nbdev copied the symlinked _quarto.yml"
+    collisions = built_site.collisions
+    assert not collisions, f"notebooks rendered to the same page (nbdev drops the number prefix; rename one): {collisions}"
 
 
 def test_every_page_loads_in_chromium(built_site, checked_site):
@@ -107,7 +109,8 @@ def test_exports_documented(modname):
         kind, doc = docs.symbol_doc(mod, name)
         if not doc:
             undocumented.append(f"{name} ({kind})")
-    assert not undocumented, f"{modname}: exported without a one-line doc (docstring; for a constant, a trailing comment): {undocumented}"
+    why = "exported without a one-line doc (docstring; for a constant, a trailing comment)"
+    assert not undocumented, f"{modname}: {why}: {undocumented}"
 
 
 @pytest.mark.parametrize("modname", MODULES)

@@ -77,7 +77,8 @@ def test_render_page():
         code_cell("#| echo: false\nprint('hello')", outputs=[nbformat.v4.new_output("stream", text="hello\n")])])
     pages = {"02_data.ipynb": "data.html", "01_eda.ipynb": "eda.html"}
     out = docs.render_page(nb, "data.html", pages, [("Pipeline", ["01_eda.ipynb", "02_data.ipynb"])],
-                           {"02_data.ipynb": "Data", "01_eda.ipynb": "EDA"}, site_url="https://income-mlops.github.io/income-mlops")
+                           {"02_data.ipynb": "Data", "01_eda.ipynb": "EDA"},
+                           site_url="https://income-mlops.github.io/income-mlops")
     s = BeautifulSoup(out, "html.parser")
     assert s.title.string == "Data – income-mlops"
     assert s.find("h2")["id"] == "cleaning"
@@ -124,7 +125,8 @@ def test_package_modules_and_symbol_doc(tmp_path):
     assert docs.symbol_doc(_cfg, "SEED") == ("constant", "the one random seed: splits, Optuna's sampler, XGBoost")
     assert docs.symbol_doc(_data, "log") == ("logger", "the `logging` logger `income_mlops.data`")
     assert docs.symbol_doc(_data, "COLUMNS") == ("constant", "the 15 columns of the UCI layout, in order")
-    mod = _import_file(tmp_path / "_consts.py", "X, Y = 1, 2  # two numbers\n# the answer\nZ: int = 42\n# %% cell marker\nW = 0\n")
+    source = "X, Y = 1, 2  # two numbers\n# the answer\nZ: int = 42\n# %% cell marker\nW = 0\n"
+    mod = _import_file(tmp_path / "_consts.py", source)
     assert [docs.symbol_doc(mod, n)[1] for n in "XYZW"] == ["two numbers", "two numbers", "the answer", ""]
 
 
@@ -268,7 +270,8 @@ def tiny_project(tmp_path) -> Path:
 
 def test_proc_notebooks_hoists_imports(tiny_project):
     "nbdev ran the hoisted `import math` without the `print(x)` that needs a cell it does not run."
-    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from tools.docs import proc_notebooks; print(proc_notebooks(n_workers=0))"
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); from tools.docs import proc_notebooks; "
+            "print(proc_notebooks(n_workers=0))")
     r = subprocess.run([sys.executable, "-c", code], cwd=tiny_project, capture_output=True, text=True, timeout=600)
     assert (r.returncode, r.stdout.strip()) == (0, str(tiny_project / "_proc")), r.stderr[-3000:]
     cells = nbformat.read(tiny_project / "_proc" / "00_tiny.ipynb", as_version=4).cells
@@ -282,3 +285,9 @@ def test_cli_builds_a_tiny_site(tiny_project):
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"built 1 pages into {tiny_project / 'site'}" in r.stdout, r.stdout + r.stderr
     assert "<title>Tiny – tiny</title>" in (tiny_project / "site" / "tiny.html").read_text()
+
+
+def test_cli_bad_option():
+    r = subprocess.run([sys.executable, "tools/docs.py", "--serve", "soon"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.startswith("tools/docs.py: error: argument --serve: invalid int value") and len(r.stderr.splitlines()) == 1

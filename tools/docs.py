@@ -26,7 +26,6 @@ exported cell); and `api_reference`, which `nbs/reference.ipynb` calls to genera
 """
 from __future__ import annotations
 
-import argparse
 import ast
 import copy
 import html
@@ -43,6 +42,8 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urldefrag, urlparse
+
+from income_mlops.utils import UsageError, command_parser, fail
 
 PROG = "tools/docs.py"
 
@@ -770,11 +771,12 @@ def check_site(site: str | os.PathLike, screenshots: dict | None = None, chromiu
 # ---------------------------------------------------------------------------------------------------------------------------
 # Command line
 
-def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog=PROG, description="Build the documentation site without Quarto, and check it.")
+def _parser():
+    ap = command_parser(PROG, "Build the documentation site without Quarto, and check it.")
     ap.add_argument("--out", default=None, help="output directory (default: _docs_local/ in the repository)")
     ap.add_argument("--no-proc", action="store_true", help="reuse _proc/ instead of re-running nbdev's processing")
-    ap.add_argument("--proc-only", action="store_true", help="only run nbdev's processing into _proc/ (for `quarto render _proc`)")
+    ap.add_argument("--proc-only", action="store_true",
+                    help="only run nbdev's processing into _proc/ (for `quarto render _proc`)")
     ap.add_argument("--check", action="store_true", help="open every page in headless Chromium and report problems")
     ap.add_argument("--serve", type=int, metavar="PORT", help="then serve the site on http://127.0.0.1:PORT until Ctrl-C")
     return ap
@@ -809,18 +811,13 @@ def _serve_forever(site: Path, port: int):
         srv.shutdown()
 
 
-def _fail(msg) -> int:
-    print(f"{PROG}: error: {' '.join(str(msg).split())}", file=sys.stderr)
-    return 2
-
-
 def main(argv: list | None = None) -> int:
     "`python tools/docs.py [--out DIR] [--no-proc] [--proc-only] [--check] [--serve PORT]`; returns the exit status."
-    a = _parser().parse_args(argv)
     try:
+        a = _parser().parse_args(argv)
         root = project_root()
-    except FileNotFoundError as e:
-        return _fail(e)
+    except (UsageError, FileNotFoundError) as e:
+        return fail(PROG, e)
     os.chdir(root)
     if a.proc_only:
         print(f"processed notebooks in {proc_notebooks()}")
@@ -830,8 +827,8 @@ def main(argv: list | None = None) -> int:
     if a.check:
         try:
             rc = _report_check(b) or rc
-        except FileNotFoundError as e:
-            return _fail(e)
+        except FileNotFoundError as e:    # no Chromium
+            return fail(PROG, e)
     if a.serve is not None:
         _serve_forever(b.out, a.serve)
     return rc
