@@ -47,7 +47,7 @@ def record_model(features: tuple = FEATURES, # the schema's `Feature`s: one fiel
 
 Record = record_model()
 
-# %% ../nbs/09a_api_schema.ipynb #97f13314
+# %% ../nbs/09a_api_schema.ipynb #0e6f95d1
 MAX_RECORDS: int = 1000          # default largest batch
 MAX_BODY: int = 2 * 1024 * 1024  # default largest request body in bytes (a 1,000-record batch is ~400 KB)
 
@@ -59,7 +59,7 @@ def batch_model(max_records: int = MAX_RECORDS, # the largest batch accepted; mo
                         records=(Annotated[list[Record], Field(min_length=1, max_length=max_records)],
                                  Field(..., description=f"1 to {max_records} records.")))
 
-# %% ../nbs/09a_api_schema.ipynb #ed05941b
+# %% ../nbs/09a_api_schema.ipynb #af5ec24e
 ERROR_CODES: dict = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
                      413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error",
                      500: "internal_error", 503: "model_unavailable"}  # `error` field of each status
@@ -82,7 +82,7 @@ class ApiError(Exception):
         return {"error": self.code, "status": self.status, "message": self.message, "details": self.details,
                 "request_id": request_id}
 
-# %% ../nbs/09a_api_schema.ipynb #5b8a30d3
+# %% ../nbs/09a_api_schema.ipynb #da3c82c2
 def _scalar(v) -> bool:
     "Whether `v` is short and simple enough to echo back in an error."
     return v is None or isinstance(v, (bool, int, float, str)) and len(str(v)) <= 200
@@ -102,7 +102,7 @@ def validation_details(e: ValidationError, # what pydantic found wrong with a re
         out.append(d)
     return out
 
-# %% ../nbs/09a_api_schema.ipynb #5cfd0dc8
+# %% ../nbs/09a_api_schema.ipynb #412a3453
 MAX_DETAILS: int = 50  # at most this many per-field details in one error
 
 def _invalid(e: ValidationError) -> ApiError:
@@ -133,7 +133,7 @@ def parse_predict_body(data: bytes, # the raw request body
         return [Record.model_validate(obj).model_dump()], False
     except ValidationError as e: raise _invalid(e) from None
 
-# %% ../nbs/09a_api_schema.ipynb #8fc7035c
+# %% ../nbs/09a_api_schema.ipynb #e3eb1128
 DEFAULT_TOP: int = 5  # contributions per prediction with ?explain=true when `top` is not given
 
 def parse_explain_args(args, # the query parameters (`request.args`, or any dict of strings)
