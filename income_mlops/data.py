@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .utils import atomic_write
 from .config import (FEATURES, FEATURE_NAMES, NUMERIC, CATEGORICAL, TARGET, SEED, TEST_SIZE,
                                  workspace, Workspace, feature)
 
@@ -142,19 +143,8 @@ def build_bundled(src_dir: str | os.PathLike,  # directory with the original `ad
     dest = Path(dest); dest.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=9) as gz: gz.write(csv)
-    _atomic_write(dest, buf.getvalue())
+    atomic_write(dest, buf.getvalue())
     return sha256_file(dest)
-
-def _atomic_write(dest: Path, data: bytes) -> None:
-    "Write `data` to a temporary file beside `dest`, fsync it, then rename it over `dest`."
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh: fh.write(data); fh.flush(); os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
 
 # %% ../nbs/02_data.ipynb #cdc852f9
 def load_bundled(path: str | os.PathLike = BUNDLED_PATH,  # the snapshot (default: the one shipped in the package)
@@ -210,10 +200,10 @@ def write_cache(raw: pd.DataFrame,  # raw rows as downloaded (UCI layout), alrea
     with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0) as gz:
         gz.write(raw.to_csv(index=False, lineterminator="\n").encode())
     data = buf.getvalue()
-    _atomic_write(p, data)
+    atomic_write(p, data)
     meta = {"source": source, "sha256": hashlib.sha256(data).hexdigest(), "rows": len(raw),
             "written": pd.Timestamp.now(tz="UTC").isoformat()}
-    _atomic_write(p.with_suffix(".json"), json.dumps(meta, indent=1).encode())
+    atomic_write(p.with_suffix(".json"), json.dumps(meta, indent=1).encode())
     return p
 
 # %% ../nbs/02_data.ipynb #b0eba09a

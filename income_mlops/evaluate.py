@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .utils import markdown_table
 from .config import TARGET, LABELS, SEED, TEST_SIZE, VALID_SIZE, FEATURE_NAMES
 from .bundle import ModelBundle
 
@@ -218,20 +219,6 @@ def slice_gaps(slices: pd.DataFrame,  # `slice_metrics()` output
     return (big.groupby(level="attribute")[cols].agg(lambda s: s.max() - s.min())
             .rename(columns=lambda c: f"{c}_gap"))
 
-# %% ../nbs/05_evaluate.ipynb #61abefa1
-def _md_table(df: pd.DataFrame, floatfmt: str = ".4f") -> str:
-    "A DataFrame as a GitHub Markdown table (no tabulate dependency)."
-    def cell(v):
-        if isinstance(v, float): return "" if math.isnan(v) else format(v, floatfmt)
-        return str(v)
-    idx = list(df.index.names) if any(df.index.names) else [""]
-    head = idx + [str(c) for c in df.columns]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for i, row in zip(df.index, df.itertuples(index=False)):
-        keys = list(i) if isinstance(i, tuple) else [i]
-        lines.append("| " + " | ".join([str(k) for k in keys] + [cell(v) for v in row]) + " |")
-    return "\n".join(lines)
-
 # %% ../nbs/05_evaluate.ipynb #ae3f2c3a
 def model_card(bundle: ModelBundle,  # the model
                metrics: dict,  # evaluate(bundle, holdout)
@@ -266,7 +253,7 @@ def model_card(bundle: ModelBundle,  # the model
            f"{val.get('f1', float('nan')):.4f}), applied unchanged to the hold-out. The API predicts `>50K` when the "
            "probability is at or above it.", "",
            "## Hold-out metrics, next to the seed's", "",
-           _md_table(metrics_table(metrics)), ""]
+           markdown_table(metrics_table(metrics), index=True), ""]
     miss = check_targets(metrics)
     out += [("All targets met." if not miss else "Targets missed: " + "; ".join(miss)), ""]
     if figure_paths:
@@ -277,8 +264,8 @@ def model_card(bundle: ModelBundle,  # the model
             out += ["Feature importance (total gain; mean |SHAP| on the hold-out):", "", f"![importance]({figure_paths['importance']})", ""]
     if slices is not None:
         cols = ["n", "base_rate", "selection_rate", "tpr", "fpr", "precision", "accuracy", "roc_auc"]
-        out += ["## Slices by sex and race (hold-out)", "", _md_table(slices[cols], ".3f"), "",
-                "Largest gaps between groups of at least 30 rows:", "", _md_table(slice_gaps(slices), ".3f"), ""]
+        out += ["## Slices by sex and race (hold-out)", "", markdown_table(slices[cols], ".3f", index=True), "",
+                "Largest gaps between groups of at least 30 rows:", "", markdown_table(slice_gaps(slices), ".3f", index=True), ""]
     out += ["## Limits", "",
             "- The data are a 1994 US census extract: incomes, occupations and their relation to the other features have changed "
             "since; the $50K line is not inflation-adjusted. Do not use the model for decisions about people.",

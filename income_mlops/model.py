@@ -23,7 +23,7 @@ log = logging.getLogger("income_mlops.model")  # this module's logger
 __all__ = ['log', 'DEFAULT_TRIALS', 'DEFAULT_TIMEOUT', 'MAX_ROUNDS', 'EARLY_STOPPING', 'DEFAULT_NTHREAD', 'SPACE_VERSION',
            'BASE_PARAMS', 'DEFAULT_PARAMS', 'FINISHED', 'validation_split', 'TrainingData', 'booster_params',
            'fit_booster', 'choose_threshold', 'search_space', 'default_study_name', 'optuna_integration_pruner', 'tune',
-           'best_params', 'study_summary', 'fit_final', 'train_model', 'benchmark', 'markdown_table']
+           'best_params', 'study_summary', 'fit_final', 'train_model', 'benchmark']
 
 # %% ../nbs/04_model.ipynb #28d14cc6
 DEFAULT_TRIALS: int = 100     # trials in the default budget (the study's total: a rerun only tops it up)
@@ -298,12 +298,3 @@ def benchmark(train: pd.DataFrame,  # the training part to train on
                          "s_per_trial": tm["tune_s"] / max(s["n_trials"], 1), "final_fit_s": tm["final_fit_s"], "total_s": total,
                          "valid_auc": b.metadata["validation"]["roc_auc"]})
     return pd.DataFrame(rows)
-
-# %% ../nbs/04_model.ipynb #3da77395
-def markdown_table(df: pd.DataFrame,  # a small table; its index is not written
-                   digits: int = 3,  # decimals shown for float cells
-                  ) -> str:
-    "A small DataFrame as a GitHub Markdown table."
-    fmt = lambda v: f"{v:.{digits}f}" if isinstance(v, float) else str(v)
-    return "\n".join(["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
-                     + ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)])
