@@ -231,7 +231,8 @@ def bench_data(runs: int = 7, # timed loads per source (half as many, at least 3
               ) -> dict:
     "Seconds per `load_adult` call from the bundled snapshot, the cache and the (stand-in) UCI API."
     from income_mlops.config import workspace
-    from income_mlops.data import UCIStandIn, load_adult
+    from income_mlops.data import load_adult
+    from income_mlops.testing import UCIStandIn
     with tempfile.TemporaryDirectory() as d, UCIStandIn() as uci:
         ws = workspace(d)
         out = {"uci (stand-in on 127.0.0.1)": time_runs(lambda: load_adult("uci", api_url=uci.api_url, ws=ws), max(3, runs // 2))}
