@@ -13,6 +13,7 @@ import yaml
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+import income_mlops
 from .config import EXPERIMENT_NAME, MODEL_NAME, Workspace, workspace
 from .utils import one_line
 
@@ -113,10 +114,9 @@ def _scrub(text: str, uri: str) -> str:
         text = text.replace(s, "***")
     return text
 
-# %% ../nbs/06a_registry.ipynb #ecfcffc0
+# %% ../nbs/06a_registry.ipynb #423be7ef
 def _pyfunc_file() -> Path:
     "The models-from-code file inside the installed package."
-    import income_mlops
     return Path(income_mlops.__file__).with_name("pyfunc_model.py")
 
 def log_pyfunc(bundle_dir: str | os.PathLike,  # directory of a saved `ModelBundle`, logged as the model's artifact `bundle`
