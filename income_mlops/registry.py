@@ -202,6 +202,11 @@ def _local_bundle(uri: str) -> tuple[Path, dict]:
         raise ModelLoadError(f"no model at {p}: give a bundle directory or a models:/ URI")
     return find_bundle_dir(p), {"source": str(p.resolve())}
 
+def _version_location(facts: dict, tracking_uri: str) -> str:
+    "Where the artifacts of the pinned version `facts` (name, version) are stored, asked of the registry at `tracking_uri`."
+    # Not `models:/NAME/VERSION` itself: MLflow resolves that through the process-wide registry, whatever `tracking_uri` says.
+    return _client(tracking_uri).get_model_version_download_uri(facts["name"], facts["version"])
+
 def download_bundle(uri: str | None = None,  # models:/NAME@ALIAS, models:/NAME/V, runs:/..., or a local path; see below
                     dst: str | os.PathLike | None = None,  # where registry models are downloaded (default: a new temporary dir)
                     tracking_uri: str | None = None,  # the MLflow store; default `workspace().mlflow_uri`
@@ -212,11 +217,10 @@ def download_bundle(uri: str | None = None,  # models:/NAME@ALIAS, models:/NAME/
         return _local_bundle(uri)
     tracking_uri = tracking_uri or workspace().mlflow_uri
     facts = resolve_version(uri, tracking_uri)
-    pinned = f"models:/{facts['name']}/{facts['version']}" if facts else uri   # the alias is never looked up a second time
     dst = Path(dst or tempfile.mkdtemp(prefix="income-mlops-model-"))
     try:
-        local = _mlflow().artifacts.download_artifacts(artifact_uri=pinned, dst_path=str(dst), tracking_uri=tracking_uri,
-                                                       registry_uri=tracking_uri)
+        source = _version_location(facts, tracking_uri) if facts else uri   # the alias is never looked up a second time
+        local = _mlflow().artifacts.download_artifacts(artifact_uri=source, dst_path=str(dst), tracking_uri=tracking_uri)
     except Exception as e:  # MlflowException, OSError, a URI MLflow cannot resolve
         raise _load_error(uri, tracking_uri, e) from None
     return find_bundle_dir(local), {**facts, "source": uri, "tracking_uri": redact_uri(tracking_uri)}
