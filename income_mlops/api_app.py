@@ -19,8 +19,7 @@ from .config import EXAMPLE_RECORD, FEATURES, LABELS
 from .api_schema import ApiError, MAX_BODY, MAX_RECORDS, batch_model, parse_explain_args, parse_predict_body
 from .api_openapi import CONFIDENCE_DEFINITION, example_request, openapi_document
 from .api_scoring import ServingModel
-try: from income_mlops.store import latest_status   # the monitor's latest verdict, written through the store
-except ImportError: latest_status = None              # a store without it yet: /model_info reports no verdict
+from .store import latest_status
 
 log = logging.getLogger("income_mlops.api")
 access_log = logging.getLogger("income_mlops.api.access")
@@ -156,7 +155,7 @@ def model_info() -> Response:
                   "features": [f.to_dict() for f in FEATURES],
                   "limits": {"max_records": st.max_records, "max_body": st.max_body},
                   "confidence": CONFIDENCE_DEFINITION, "metadata": md,
-                  "monitoring": latest_status() if latest_status else None})
+                  "monitoring": latest_status()})
 
 @bp.get("/example_request")
 def example() -> Response:

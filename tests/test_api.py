@@ -370,7 +370,7 @@ def test_startup_refuses_unregistered_model(tmp_path):
 def test_serves_registry_champion(small_bundle, tmp_path):
     "Log the bundle as the flow does (pyfunc with the bundle as an artifact), register it as champion, serve the default."
     import mlflow
-    from income_mlops.flow import log_pyfunc
+    from income_mlops.registry import log_pyfunc
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
     try:
