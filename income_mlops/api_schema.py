@@ -4,7 +4,7 @@
 
 # %% ../nbs/09a_api_schema.ipynb #b1e27974
 from __future__ import annotations
-import re
+import math, re
 from typing import Annotated, Any, Literal, Optional
 
 import pydantic_core
@@ -13,8 +13,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from .config import FEATURES, EXAMPLE_RECORD, feature
 
 # %% auto #0
-__all__ = ['Record', 'MAX_RECORDS', 'MAX_BODY', 'ERROR_CODES', 'MAX_DETAILS', 'DEFAULT_TOP', 'record_model', 'batch_model',
-           'ApiError', 'validation_details', 'parse_predict_body', 'parse_explain_args']
+__all__ = ['Record', 'MAX_RECORDS', 'MAX_BODY', 'MAX_EXPLAIN', 'ERROR_CODES', 'MAX_DETAILS', 'DEFAULT_TOP', 'record_model',
+           'batch_model', 'ApiError', 'validation_details', 'parse_predict_body', 'parse_explain_args']
 
 # %% ../nbs/09a_api_schema.ipynb #cb2dfe78
 def _example_value(f) -> Any:
@@ -50,6 +50,7 @@ Record = record_model()
 # %% ../nbs/09a_api_schema.ipynb #0e6f95d1
 MAX_RECORDS: int = 1000          # default largest batch
 MAX_BODY: int = 2 * 1024 * 1024  # default largest request body in bytes (a 1,000-record batch is ~400 KB)
+MAX_EXPLAIN: int = 100           # default most records explained (?explain=true) in one request
 
 def batch_model(max_records: int = MAX_RECORDS, # the largest batch accepted; more records is a 422
                ) -> type[BaseModel]:
@@ -87,6 +88,12 @@ def _scalar(v) -> bool:
     "Whether `v` is short and simple enough to echo back in an error."
     return v is None or isinstance(v, (bool, int, float, str)) and len(str(v)) <= 200
 
+_NON_FINITE: dict = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+def _echo(v):
+    "`v` as it may appear in a JSON answer: a non-finite float (NaN, Infinity, 1e400) as the text the client sent."
+    return _NON_FINITE.get(str(v), str(v)) if isinstance(v, float) and not math.isfinite(v) else v
+
 def validation_details(e: ValidationError, # what pydantic found wrong with a request body
                       ) -> list[dict]:
     "Per-field details of a pydantic `ValidationError`: field path, message, type, the bad value, allowed categories."
@@ -94,7 +101,7 @@ def validation_details(e: ValidationError, # what pydantic found wrong with a re
     for err in e.errors(include_url=False):
         loc = list(err["loc"])
         d = {"field": ".".join(map(str, loc)) or "body", "message": err["msg"], "type": err["type"]}
-        if err["type"] != "missing" and _scalar(err.get("input")): d["input"] = err.get("input")
+        if err["type"] != "missing" and _scalar(err.get("input")): d["input"] = _echo(err.get("input"))
         name = next((p for p in reversed(loc) if isinstance(p, str)), None)
         if name is not None and err["type"] == "literal_error":
             try: d["allowed"] = list(feature(name).categories)
