@@ -7,13 +7,21 @@ from __future__ import annotations
 import argparse, atexit, logging, os, shutil, sys, tempfile
 
 from .utils import UsageError, command_parser, fail, positive_int
-from .api_schema import MAX_BODY, MAX_RECORDS
+from .api_schema import MAX_BODY, MAX_EXPLAIN, MAX_RECORDS
 
 # %% auto #0
-__all__ = ['PROG', 'api_parser', 'prepare_serving_process', 'main']
+__all__ = ['PROG', 'positive_float', 'api_parser', 'prepare_serving_process', 'main']
 
 # %% ../nbs/09_api.ipynb #3ae2319b
 PROG: str = "income-mlops-api"  # the command's name in its error lines
+
+def positive_float(s: str, # the option's text
+                  ) -> float:
+    "argparse type for a number of seconds > 0."
+    try: v = float(s)
+    except ValueError: raise argparse.ArgumentTypeError(f"not a number: {s!r}") from None
+    if not (v > 0 and v < float("inf")): raise argparse.ArgumentTypeError(f"must be a number above 0, not {s}")
+    return v
 
 def api_parser() -> argparse.ArgumentParser:
     "The command-line options of `python -m income_mlops.api` (usage errors raise `UsageError`)."
@@ -27,6 +35,11 @@ def api_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help="bundle directory or models:/ URI "
                    "(default $INCOME_MLOPS_MODEL_URI, else the registry's champion: models:/income-classifier@champion)")
     p.add_argument("--max-records", type=positive_int, default=MAX_RECORDS, help=f"largest batch (default {MAX_RECORDS})")
+    p.add_argument("--max-explain", type=positive_int, default=int(env("INCOME_MLOPS_MAX_EXPLAIN", str(MAX_EXPLAIN))),
+                   help=f"most records explained (?explain=true) in one request; more is a 422 (default {MAX_EXPLAIN})")
+    p.add_argument("--registry-timeout", type=positive_float,
+                   default=positive_float(env("INCOME_MLOPS_REGISTRY_TIMEOUT", "30")),
+                   help="seconds to fetch the model from the registry before start-up gives up (default 30)")
     p.add_argument("--max-body", type=positive_int, default=MAX_BODY,
                    help=f"largest request body in bytes (default {MAX_BODY})")
     p.add_argument("--predictions-url", default=None, help="SQLAlchemy URL of the prediction log (default: the workspace's)")
@@ -77,7 +90,7 @@ def main(argv: list[str] | None = None, # command-line arguments (default `sys.a
     from income_mlops.api_server import serve
     from income_mlops.registry import ModelLoadError
     try: serve(args, dst)
-    except ModelLoadError as e: return fail(PROG, e)
+    except (ModelLoadError, UsageError) as e: return fail(PROG, e)
     return 0
 
 # %% ../nbs/09_api.ipynb #a296efdd

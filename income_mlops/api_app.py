@@ -16,7 +16,8 @@ from pydantic import BaseModel
 from werkzeug.exceptions import HTTPException
 
 from .config import EXAMPLE_RECORD, FEATURES, LABELS
-from .api_schema import ApiError, MAX_BODY, MAX_RECORDS, batch_model, parse_explain_args, parse_predict_body
+from .api_schema import (ApiError, MAX_BODY, MAX_EXPLAIN, MAX_RECORDS, batch_model, parse_explain_args,
+                                     parse_predict_body)
 from .api_openapi import CONFIDENCE_DEFINITION, example_request, openapi_document
 from .api_scoring import ServingModel
 from .store import latest_status
@@ -25,9 +26,9 @@ log = logging.getLogger("income_mlops.api")
 access_log = logging.getLogger("income_mlops.api.access")
 
 # %% auto #0
-__all__ = ['log', 'access_log', 'LATENCY_BUCKETS', 'bp', 'PUBLIC_ENDPOINTS', 'ApiMetrics', 'ApiState', 'predict', 'health',
-           'model_info', 'example', 'openapi', 'metrics', 'begin_request', 'end_request', 'api_error', 'http_error',
-           'unexpected_error', 'create_app']
+__all__ = ['log', 'access_log', 'LATENCY_BUCKETS', 'bp', 'PUBLIC_ENDPOINTS', 'ApiMetrics', 'ApiState', 'no_server_paths',
+           'predict', 'health', 'model_info', 'example', 'openapi', 'metrics', 'begin_request', 'end_request',
+           'api_error', 'http_error', 'unexpected_error', 'create_app']
 
 # %% ../nbs/09d_api_app.ipynb #1cd1174d
 LATENCY_BUCKETS: tuple = (.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5)  # seconds
@@ -46,6 +47,12 @@ class ApiMetrics:
         self.predictions = pc.Counter(f"{prefix}_predictions", "Predictions made, by predicted label.", ["label"], registry=r)
         self.log_dropped = pc.Counter(f"{prefix}_prediction_log_dropped", "Predictions the prediction log could not queue "
                                       "(queue full): lost for monitoring.", registry=r)
+        self.log_failed = pc.Counter(f"{prefix}_prediction_log_failed", "Predictions the prediction log could not insert "
+                                     "(database error after retries): lost for monitoring.", registry=r)
+        self.log_pending = pc.Gauge(f"{prefix}_prediction_log_pending", "Predictions queued but not yet written, summed over "
+                                    "live workers (as of each worker's last request).", registry=r, multiprocess_mode="livesum")
+        self.explained = pc.Counter(f"{prefix}_explained_records", "Records explained with SHAP contributions "
+                                    "(?explain=true): the costly part of /predict.", registry=r)
 
     def count_predictions(self, results: list[dict], # result dicts (`ServingModel.results`), each with its `class`
                          ) -> None:
@@ -53,6 +60,16 @@ class ApiMetrics:
         n1 = sum(r["class"] for r in results)
         if n1: self.predictions.labels(LABELS[1]).inc(n1)
         if len(results) > n1: self.predictions.labels(LABELS[0]).inc(len(results) - n1)
+
+    def sync_log(self, stats: dict, # the prediction log's counters now (`PredictionLog.stats()`): dropped, failed, pending
+                 seen: dict, # the counters at the last sync (updated here): counters only grow by the difference
+                ) -> None:
+        "Bring the prediction log's metrics up to its counters `stats`."
+        for name, counter in (("dropped", self.log_dropped), ("failed", self.log_failed)):
+            new = int(stats.get(name, 0))
+            if new > seen.get(name, 0): counter.inc(new - seen.get(name, 0))
+            seen[name] = new
+        self.log_pending.set(int(stats.get("pending", 0)))
 
     def exposition(self) -> tuple[bytes, str]:
         "The metrics in Prometheus' text format (all workers' in multiprocess mode) and its content type."
@@ -70,9 +87,10 @@ class ApiState:
     token: str  # bearer token required on all but the public endpoints; "": no auth
     max_records: int = MAX_RECORDS  # the largest batch; more records is a 422
     max_body: int = MAX_BODY  # the largest request body in bytes; more is a 413
+    max_explain: int = MAX_EXPLAIN  # the most records one request may have explained (?explain=true); more is a 422
     prediction_log: Any = None  # an `income_mlops.store.PredictionLog` (anything with `.record`); None: no recording
     metrics: ApiMetrics = field(default_factory=ApiMetrics)  # this app's Prometheus metrics
-    log_dropped: int = 0  # records the prediction log had dropped when the metrics were last updated
+    log_seen: dict = field(default_factory=dict)  # the prediction log's counters when the metrics were last updated
     batch: type[BaseModel] = field(init=False)  # the batch model for `max_records`
     openapi: bytes = field(init=False)  # the OpenAPI document, serialised once
 
@@ -93,9 +111,19 @@ def _json(obj, status: int = 200, headers: dict | None = None) -> Response:
     "A JSON response."
     return Response(pydantic_core.to_json(obj), status=status, headers=headers, mimetype="application/json")
 
+_ABS_PATH = re.compile(r"(?<![\w.:/~-])(?:file://)?/(?:[^\s'\"/:,;()]+/)*([^\s'\"/:,;()]*)")
+
+def no_server_paths(obj, # a string, or a dict/list holding strings (a JSON answer)
+                   ):
+    "`obj` with every absolute path (or file:// URI) in its strings cut to its last part: answers never show server paths."
+    if isinstance(obj, str): return _ABS_PATH.sub(r"\1", obj)
+    if isinstance(obj, dict): return {k: no_server_paths(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)): return [no_server_paths(v) for v in obj]
+    return obj
+
 def _need_model(st: ApiState) -> ServingModel:
-    "The served model; `ApiError` 503 with the reason when there is none."
-    if st.model is None: raise ApiError(503, f"the model is unavailable: {st.model_error}")
+    "The served model; `ApiError` 503 with the reason (no server paths) when there is none."
+    if st.model is None: raise ApiError(503, no_server_paths(f"the model is unavailable: {st.model_error}"))
     return st.model
 
 # %% ../nbs/09d_api_app.ipynb #88b4427d
@@ -112,11 +140,21 @@ def _record_predictions(st: ApiState, records: list[dict], results: list[dict]) 
     try:
         st.prediction_log.record(records, [r["probability"] for r in results], [r["class"] for r in results],
                                  results[0]["model_version"])
-        dropped = getattr(st.prediction_log, "dropped", 0)   # records the bounded queue had to refuse: alert on this
-        if dropped > st.log_dropped:
-            st.metrics.log_dropped.inc(dropped - st.log_dropped)
-            st.log_dropped = dropped
     except Exception: log.exception("prediction log: record() failed")
+    _sync_log_metrics(st)
+
+def _sync_log_metrics(st: ApiState) -> None:
+    "Update the prediction log's metrics (dropped, failed, pending) from its counters; never raises."
+    stats = getattr(st.prediction_log, "stats", None)
+    if stats is None: return
+    try: st.metrics.sync_log(stats(), st.log_seen)
+    except Exception: log.exception("prediction log: metrics update failed")
+
+def _check_explain(st: ApiState, n: int) -> None:
+    "`ApiError` 422 if `n` records are more than may be explained in one request."
+    if n > st.max_explain:
+        raise ApiError(422, f"explain=true is limited to {st.max_explain} records per request (--max-explain), "
+                       f"this batch has {n}: split it, or ask without explain=true")
 
 @bp.post("/predict")
 def predict() -> Response:
@@ -126,8 +164,10 @@ def predict() -> Response:
         raise ApiError(415, f"send the body as application/json, not {request.mimetype or 'no content type'!r}")
     explain = parse_explain_args(request.args)
     records, is_batch = parse_predict_body(_read_body(st.max_body), st.batch)
+    if explain: _check_explain(st, len(records))
     m = _need_model(st)
     results = m.results(records, explain)
+    if explain: st.metrics.explained.inc(len(records))
     g.n_records = len(records)
     st.metrics.count_predictions(results)
     resp = _json({"predictions": results, "count": len(results), "model_version": m.version} if is_batch else results[0])
@@ -140,22 +180,23 @@ def health() -> Response:
     "200 with the model's name, version and threshold when it scores the example record; 503 with the reason otherwise."
     m = _need_model(_state())
     try: m.predict_proba([EXAMPLE_RECORD])
-    except Exception as e: raise ApiError(503, f"the model is loaded but fails to score the example record: {e}") from None
+    except Exception as e:
+        raise ApiError(503, no_server_paths(f"the model is loaded but fails to score the example record: {e}")) from None
     return _json({"status": "ok", "model": m.name, "version": m.version, "threshold": m.threshold})
 
 @bp.get("/model_info")
 def model_info() -> Response:
-    "What is served: name, version, origin, threshold, metrics, the feature schema, limits and the latest drift verdict."
+    "What is served: name, version, origin, threshold, metrics, the feature schema, limits, the latest drift verdict (no paths)."
     st = _state()
     m = _need_model(st)
     md, info = m.metadata, m.info
-    return _json({"name": m.name, "version": m.version, "alias": info.get("alias"),
+    return _json(no_server_paths({"name": m.name, "version": m.version, "alias": info.get("alias"),
                   "run_id": info.get("run_id") or md.get("run_id"), "source": info.get("source"),
                   "created": md.get("created"), "threshold": m.threshold, "metrics": md.get("metrics") or {},
                   "features": [f.to_dict() for f in FEATURES],
-                  "limits": {"max_records": st.max_records, "max_body": st.max_body},
+                  "limits": {"max_records": st.max_records, "max_body": st.max_body, "max_explain": st.max_explain},
                   "confidence": CONFIDENCE_DEFINITION, "metadata": md,
-                  "monitoring": latest_status()})
+                  "monitoring": latest_status()}))
 
 @bp.get("/example_request")
 def example() -> Response:
@@ -169,8 +210,10 @@ def openapi() -> Response:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    "The Prometheus metrics of every worker."
-    data, ctype = _state().metrics.exposition()
+    "The Prometheus metrics of every worker (this worker's prediction log counters brought up to date first)."
+    st = _state()
+    _sync_log_metrics(st)
+    data, ctype = st.metrics.exposition()
     return Response(data, headers={"Content-Type": ctype})
 
 # %% ../nbs/09d_api_app.ipynb #eadf014f
@@ -246,6 +289,7 @@ def create_app(bundle=None, # a loaded `ModelBundle` or `ServingModel`; None: no
                token: str | None = None, # bearer token; None: `$INCOME_MLOPS_API_TOKEN`; "": no auth
                max_records: int = MAX_RECORDS, # the largest batch; more records is a 422
                max_body: int = MAX_BODY, # the largest request body in bytes; more is a 413
+               max_explain: int = MAX_EXPLAIN, # the most records explained in one request; more is a 422
                nthread: int | None = 1, # XGBoost threads per prediction
                model_error: str | None = None # the reason to give in 503s when there is no model
               ) -> Flask:
@@ -256,6 +300,7 @@ def create_app(bundle=None, # a loaded `ModelBundle` or `ServingModel`; None: no
     app = Flask("income_mlops.api")
     app.config["MAX_CONTENT_LENGTH"] = max_body
     app.extensions["income_mlops"] = ApiState(model=model, model_error=model_error or "no model is loaded", token=token,
-                                              max_records=max_records, max_body=max_body, prediction_log=prediction_log)
+                                              max_records=max_records, max_body=max_body, max_explain=max_explain,
+                                              prediction_log=prediction_log)
     app.register_blueprint(bp)
     return app

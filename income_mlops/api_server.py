@@ -4,21 +4,23 @@
 
 # %% ../nbs/09e_api_server.ipynb #f61e9335
 from __future__ import annotations
-import atexit, json, logging, os, select, signal, time
+import atexit, inspect, ipaddress, json, logging, os, select, signal, threading, time
 from functools import partial
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 from prometheus_client import multiprocess
 
-from .registry import ModelLoadError, download_bundle, open_bundle_dir
+from .config import workspace
+from .registry import ModelLoadError, download_bundle, open_bundle_dir, redact_uri
+from .utils import UsageError
 from .store import PredictionLog
 from .api_scoring import ServingModel
 from .api_app import access_log, create_app, log
 
 # %% auto #0
-__all__ = ['close_prediction_log', 'open_prediction_log', 'gunicorn_options', 'gunicorn_server', 'check_bundle', 'worker_app',
-           'serve']
+__all__ = ['close_prediction_log', 'open_prediction_log', 'gunicorn_options', 'gunicorn_server', 'check_bundle', 'fetch_model',
+           'check_queue_bound', 'warn_if_exposed', 'worker_app', 'serve']
 
 # %% ../nbs/09e_api_server.ipynb #345abfef
 _WORKER: dict = {}  # in each server process: the prediction log to close on exit
@@ -116,6 +118,45 @@ def check_bundle(bundle_dir: str | os.PathLike, # the bundle directory to verify
     if not out.pop("ok"): raise ModelLoadError(out["error"])
     return out
 
+# %% ../nbs/09e_api_server.ipynb #ea6523c3
+def fetch_model(model: str | None, # bundle directory or models:/ URI (None: the default, see `registry.download_bundle`)
+                dst: str, # an empty directory to download a registry model into
+                timeout: float = 30, # seconds before start-up gives up on the registry
+               ) -> tuple:
+    "`registry.download_bundle` within `timeout` seconds: (bundle_dir, info), else `ModelLoadError` (no credentials)."
+    out = {}
+    def run():
+        try: out["result"] = download_bundle(model, dst=dst)
+        except BaseException as e: out["error"] = e
+    t = threading.Thread(target=run, name="model-download", daemon=True)   # daemon: a hung download cannot hold the exit
+    t.start()
+    t.join(timeout)
+    if t.is_alive():
+        raise ModelLoadError(f"the model registry at {redact_uri(workspace().mlflow_uri)} did not answer within {timeout:g} s "
+                             "(--registry-timeout)")
+    if "error" in out: raise out["error"]
+    return out["result"]
+
+def check_queue_bound(max_records: int, # the largest batch (--max-records)
+                     ) -> None:
+    "`UsageError` if a batch of `max_records` could never fit the prediction log's queue (it would always be dropped)."
+    bound = inspect.signature(PredictionLog).parameters["max_queue"].default
+    if max_records > bound:
+        raise UsageError(f"--max-records {max_records} exceeds the prediction log's queue bound of {bound} records: every "
+                         "such batch would be dropped; lower --max-records or use --no-record")
+
+def warn_if_exposed(host: str, # the interface gunicorn binds
+                    token: str, # the bearer token ("": none)
+                   ) -> bool:
+    "Log a warning if the API listens beyond this machine without a token; whether it did."
+    if token: return False
+    try: loopback = host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError: loopback = False
+    if not loopback:
+        log.warning("serving on %s without INCOME_MLOPS_API_TOKEN: anyone who can reach this port can use the API; "
+                    "set the token or bind 127.0.0.1", host)
+    return not loopback
+
 # %% ../nbs/09e_api_server.ipynb #14164bcc
 def worker_app(bundle_dir: str | os.PathLike, # the bundle directory `check_bundle` verified
                info: dict, # its origin facts (`registry.download_bundle`'s)
@@ -130,15 +171,17 @@ def worker_app(bundle_dir: str | os.PathLike, # the bundle directory `check_bund
 def serve(args, # the parsed command line (`income_mlops.api.api_parser`)
           dst: str, # an empty directory to download a registry model into
          ) -> None:
-    "Fetch and check the model, then serve it with gunicorn until stopped (or Flask's server with --debug); `ModelLoadError`."
+    "Check the limits, fetch (within --registry-timeout) and check the model, then serve it with gunicorn until stopped (or Flask's server with --debug); `ModelLoadError`."
     if args.no_access_log: access_log.setLevel(logging.WARNING)
-    bundle_dir, info = download_bundle(args.model, dst=dst)
+    if not args.no_record: check_queue_bound(args.max_records)
+    bundle_dir, info = fetch_model(args.model, dst, args.registry_timeout)
     if args.debug: facts = ServingModel(*open_bundle_dir(bundle_dir, info)).facts()
     else: facts = check_bundle(bundle_dir, info)
     log.info("serving %s version %s from %s (threshold %.4f)", facts["name"], facts["version"], info.get("source"),
              facts["threshold"])
     factory = partial(worker_app, bundle_dir, info, record=not args.no_record, predictions_url=args.predictions_url,
-                      max_records=args.max_records, max_body=args.max_body)
+                      max_records=args.max_records, max_body=args.max_body, max_explain=args.max_explain)
+    warn_if_exposed(args.host, os.environ.get("INCOME_MLOPS_API_TOKEN", ""))
     if args.debug:
         factory().run(host=args.host, port=args.port, debug=True, use_reloader=False)
         return

@@ -94,7 +94,7 @@ def server(small_bundle, tmp_path_factory):
     "The server used by most tests: the small bundle, 2 workers, a prediction log in a temp SQLite file."
     tmp = tmp_path_factory.mktemp("api")
     s = Server(tmp, "--model", small_bundle.path, "--workers", 2, "--predictions-url", f"sqlite:///{tmp / 'predictions.db'}",
-               "--max-records", 500)
+               "--max-records", 500, "--max-explain", 50)
     yield s.wait_ready()
     s.stop()
 
@@ -124,11 +124,11 @@ def test_model_info(server, small_bundle):
     md = small_bundle.bundle.metadata
     assert info["name"] == MODEL_NAME and info["threshold"] == pytest.approx(small_bundle.bundle.threshold)
     assert info["version"] == small_bundle.bundle.digest[:12]          # no registry: the manifest's digest
-    assert info["source"] == str(Path(small_bundle.path).resolve()) and info["created"] == md["created"]
+    assert info["source"] == Path(small_bundle.path).name and info["created"] == md["created"]   # no server paths
     assert [f["name"] for f in info["features"]] == list(FEATURE_NAMES)
     sex = next(f for f in info["features"] if f["name"] == "sex")
     assert sex["categories"] == ["Female", "Male"]
-    assert info["limits"] == {"max_records": 500, "max_body": 2 * 1024 * 1024}
+    assert info["limits"] == {"max_records": 500, "max_body": 2 * 1024 * 1024, "max_explain": 50}
     assert "threshold" in info["confidence"] and info["metadata"]["num_trees"] == md["num_trees"]
 
 
@@ -451,3 +451,122 @@ def test_schemathesis(server, tmp_path):
     assert r.returncode == 0, out[-6000:]
     assert "5 selected / 5 total" in out and "No issues found" in out, out[-3000:]
     assert "Traceback" not in server.log
+
+
+# ---------------------------------------------------------------------------------------------------------------- review findings
+def strict_json(text: str):
+    "Parse `text` as RFC 8259 JSON: NaN, Infinity and -Infinity (which Python's json accepts) are refused."
+    def refuse(name): raise ValueError(f"not JSON: {name}")
+    return json.loads(text, parse_constant=refuse)
+
+
+NON_JSON_NUMBERS = [("nan", '{"age": NaN}'), ("inf", '{"age": Infinity}'), ("neg-inf", '{"hours-per-week": -Infinity}'),
+                    ("huge", '{"age": 1e400}'), ("nan-category", '{"education": NaN}'), ("records-nan", None)]
+
+@pytest.mark.parametrize("name,override", NON_JSON_NUMBERS, ids=[n for n, _ in NON_JSON_NUMBERS])
+def test_non_json_numbers_get_strict_json_422(server, name, override):
+    "Finding 1: a body with NaN, Infinity or 1e400 is refused with a 422 whose body a strict JSON parser accepts."
+    if override is None: body = '{"records": NaN}'
+    else:
+        key = next(iter(json.loads(override.replace("-Infinity", "0").replace("Infinity", "0").replace("NaN", "0"))))
+        rec = json.dumps({k: v for k, v in EXAMPLE_RECORD.items() if k != key})
+        body = rec[:-1] + ", " + override[1:]
+    r = requests.post(server.url("/predict"), data=body, headers={"Content-Type": "application/json"}, timeout=10)
+    assert r.status_code == 422, (r.status_code, r.text[:500])
+    err = strict_json(r.text)
+    assert err["error"] == "validation_error" and err["details"], err
+
+
+def test_explain_cap_and_metric(server):
+    "Finding 4: at most --max-explain records explained per request (422 beyond, naming the option); explained records counted."
+    def explained():
+        text = requests.get(server.url("/metrics"), timeout=10).text
+        return sum(float(v) for v in re.findall(r"^income_api_explained_records_total (\S+)$", text, re.M))
+    before = explained()
+    body = check_error(requests.post(server.url("/predict?explain=true"), json={"records": [EXAMPLE_RECORD] * 51}, timeout=30),
+                       422, "validation_error")
+    assert "50" in body["message"] and "--max-explain" in body["message"], body
+    ok = requests.post(server.url("/predict?explain=true&top=2"), json={"records": [EXAMPLE_RECORD] * 50}, timeout=30)
+    assert ok.status_code == 200 and len(ok.json()["predictions"][0]["contributions"]) == 2
+    plain = requests.post(server.url("/predict"), json={"records": [EXAMPLE_RECORD] * 500}, timeout=30)
+    assert plain.status_code == 200                                        # the cap is on explanations only
+    assert explained() - before == 50
+
+
+def test_prediction_log_metrics_exported(server):
+    "Finding 5: the prediction log's failed inserts and pending records are in /metrics (every worker's, multiprocess)."
+    assert requests.post(server.url("/predict"), json=EXAMPLE_RECORD, timeout=10).status_code == 200
+    text = requests.get(server.url("/metrics"), timeout=10).text
+    assert re.search(r"^income_api_prediction_log_failed_total \S+$", text, re.M), text[-3000:]
+    assert re.search(r"^income_api_prediction_log_pending \S+$", text, re.M), text[-3000:]
+    assert re.search(r"^income_api_prediction_log_dropped_total \S+$", text, re.M), text[-3000:]
+
+
+def test_max_records_above_queue_bound_refused(small_bundle, tmp_path):
+    "Finding 5: a --max-records the prediction log's queue could never hold is refused at start-up, in one line."
+    r = run_cli("--model", small_bundle.path, "--max-records", 50_000, "--predictions-url", f"sqlite:///{tmp_path / 'p.db'}")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-3000:]
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and "queue" in lines[0] and "--max-records" in lines[0], r.stderr[-3000:]
+
+
+@pytest.fixture
+def silent_port():
+    "A port where a socket accepts connections (the kernel's backlog) and never answers."
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0)); s.listen(64)
+        yield s.getsockname()[1]
+
+
+def test_registry_unreachable_bounded(silent_port):
+    "Finding 3: an unreachable registry ends start-up within --registry-timeout, exit 2, one line, no credentials."
+    t0 = time.monotonic()
+    r = run_cli("--registry-timeout", 3, env={"MLFLOW_TRACKING_URI": f"http://user:secret@127.0.0.1:{silent_port}"},
+                timeout=100)
+    took = time.monotonic() - t0
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-3000:]
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and "secret" not in r.stderr and "registry" in lines[0], r.stderr[-3000:]
+    assert took < 60, took                                                 # imports (~10-20 s on 2 cores) + 3 s
+
+
+def test_registry_timeout_option():
+    "The timeout comes from --registry-timeout, else $INCOME_MLOPS_REGISTRY_TIMEOUT, else 30 s."
+    from income_mlops.api import api_parser
+    assert api_parser().parse_args([]).registry_timeout == 30
+    assert api_parser().parse_args(["--registry-timeout", "5"]).registry_timeout == 5
+
+
+def test_exposure_warning_without_token(small_bundle, tmp_path):
+    "Finding 7: serving on a non-loopback interface without a token logs a warning (on loopback, none)."
+    s = Server(tmp_path, "--model", small_bundle.path, "--workers", 1, "--no-record", name="exposed")
+    try:
+        s.wait_ready()
+        assert "INCOME_MLOPS_API_TOKEN" not in s.log
+    finally: s.stop()
+    port = free_port()
+    log_path = tmp_path / "exposed-all.log"
+    with open(log_path, "w") as fh:
+        env = {k: v for k, v in os.environ.items() if k != "INCOME_MLOPS_API_TOKEN"}
+        proc = subprocess.Popen([sys.executable, "-m", "income_mlops.api", "--host", "0.0.0.0", "--port", str(port), "--model",
+                                 str(small_bundle.path), "--workers", "1", "--no-record"], env=env, stdout=fh,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and "INCOME_MLOPS_API_TOKEN" not in log_path.read_text():
+                assert proc.poll() is None, log_path.read_text()[-3000:]
+                time.sleep(0.3)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try: proc.wait(60)
+            except subprocess.TimeoutExpired: proc.kill(); proc.wait()
+    text = log_path.read_text()
+    assert re.search(r"WARNING .*0\.0\.0\.0.*INCOME_MLOPS_API_TOKEN", text), text[-3000:]
+
+
+def test_model_info_has_no_server_paths(server, small_bundle):
+    "Finding 7: /model_info shows no absolute server path (the bundle's directory by name only)."
+    text = requests.get(server.url("/model_info"), timeout=10).text
+    bundle_dir = str(Path(small_bundle.path).resolve())
+    assert bundle_dir not in text and str(Path(bundle_dir).parent) not in text, text[:2000]
+    assert not re.search(r'"/(tmp|home|root|work|var)/', text), text[:2000]
