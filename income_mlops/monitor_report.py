@@ -6,8 +6,6 @@
 from __future__ import annotations
 import base64, io
 
-from typing import TYPE_CHECKING
-
 import jinja2
 import numpy as np
 import pandas as pd
@@ -15,9 +13,6 @@ import pandas as pd
 from .config import NUMERIC, CATEGORICAL
 from .monitor_stats import OTHER, Reference, category_counts
 from .utils import markdown_table
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 # %% auto #0
 __all__ = ['REF_COLOR', 'CUR_COLOR', 'DRIFT_COLOR', 'REPORT_TEMPLATES', 'REPORT_TEMPLATE', 'fig_psi', 'fig_numeric',
@@ -50,8 +45,8 @@ def _title(ax, name: str, f: dict):
                  fontweight="bold" if f["drifted"] else "normal")
 
 def fig_psi(summary: dict,  # a summary from `compare`
-           ) -> Figure:
-    "Bar chart of each feature's PSI, drifted features in red, with the `min_psi` line."
+           ):
+    "A matplotlib figure: bar chart of each feature's PSI, drifted features in red, with the `min_psi` line."
     plt = _pyplot()
     feats = summary["features"]
     names = list(feats)[::-1]
@@ -71,8 +66,8 @@ def fig_psi(summary: dict,  # a summary from `compare`
 def fig_numeric(reference: Reference,  # what the window is compared with
                 current: pd.DataFrame,  # the window: `PredictionLog.read()` rows
                 summary: dict,  # `compare`'s summary of the two (titles show PSI, p-value and drift)
-               ) -> Figure:
-    "Empirical CDFs of the numeric features, reference against window."
+               ):
+    "A matplotlib figure: empirical CDFs of the numeric features, reference against window."
     plt, sns = _pyplot(), _seaborn()
     fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
     for ax, name in zip(axes.flat, NUMERIC):
@@ -101,8 +96,8 @@ def fig_categorical(reference: Reference,  # what the window is compared with
                     current: pd.DataFrame,  # the window: `PredictionLog.read()` rows
                     summary: dict,  # `compare`'s summary of the two (titles show PSI, p-value and drift)
                     top: int = 8,  # levels shown per feature; the rest are pooled into `(other)`
-                   ) -> Figure:
-    "Share of each level (the `top` most common, the rest pooled) of the categorical features, reference against window."
+                   ):
+    "A matplotlib figure: each categorical level's share (the `top` most common, the rest pooled), reference against window."
     plt = _pyplot()
     fig, axes = plt.subplots(2, 4, figsize=(15, 7))
     for ax, name in zip(axes.flat, CATEGORICAL):
@@ -122,8 +117,8 @@ def fig_categorical(reference: Reference,  # what the window is compared with
 def fig_prediction(reference: Reference,  # with the champion's held-out `probabilities` (not None)
                    current: pd.DataFrame,  # the window, with its `probability` column
                    summary: dict,  # `compare`'s summary, with its `prediction` part
-                  ) -> Figure:
-    "Distribution of the predicted probability (champion on held-out rows against window) and the positive rates."
+                  ):
+    "A matplotlib figure: predicted probabilities (champion on held-out rows against window) and positive rates."
     plt, sns = _pyplot(), _seaborn()
     pred = summary["prediction"]
     rates = [pred["positive_rate_ref"], pred["positive_rate_cur"]]
