@@ -4,7 +4,7 @@
 
 # %% ../nbs/09e_api_server.ipynb #f61e9335
 from __future__ import annotations
-import atexit, inspect, ipaddress, json, logging, os, select, signal, threading, time
+import atexit, ipaddress, json, logging, os, select, signal, threading, time
 from functools import partial
 
 from flask import Flask
@@ -14,13 +14,13 @@ from prometheus_client import multiprocess
 from .config import workspace
 from .registry import ModelLoadError, download_bundle, open_bundle_dir, redact_uri
 from .utils import UsageError
-from .store import PredictionLog
+from .store import PredictionLog, check_queue_bound
 from .api_scoring import ServingModel
 from .api_app import access_log, create_app, log
 
 # %% auto #0
 __all__ = ['close_prediction_log', 'open_prediction_log', 'gunicorn_options', 'gunicorn_server', 'check_bundle', 'fetch_model',
-           'check_queue_bound', 'warn_if_exposed', 'worker_app', 'serve']
+           'check_batch_fits_log', 'warn_if_exposed', 'worker_app', 'serve']
 
 # %% ../nbs/09e_api_server.ipynb #345abfef
 _WORKER: dict = {}  # in each server process: the prediction log to close on exit
@@ -137,13 +137,11 @@ def fetch_model(model: str | None, # bundle directory or models:/ URI (None: the
     if "error" in out: raise out["error"]
     return out["result"]
 
-def check_queue_bound(max_records: int, # the largest batch (--max-records)
-                     ) -> None:
-    "`UsageError` if a batch of `max_records` could never fit the prediction log's queue (it would always be dropped)."
-    bound = inspect.signature(PredictionLog).parameters["max_queue"].default
-    if max_records > bound:
-        raise UsageError(f"--max-records {max_records} exceeds the prediction log's queue bound of {bound} records: every "
-                         "such batch would be dropped; lower --max-records or use --no-record")
+def check_batch_fits_log(max_records: int, # the largest batch (--max-records)
+                        ) -> None:
+    "`UsageError` (one line) if a batch of `max_records` could never fit the prediction log's queue (`store.check_queue_bound`)."
+    try: check_queue_bound(max_records)
+    except ValueError as e: raise UsageError(str(e)) from None
 
 def warn_if_exposed(host: str, # the interface gunicorn binds
                     token: str, # the bearer token ("": none)
@@ -173,7 +171,7 @@ def serve(args, # the parsed command line (`income_mlops.api.api_parser`)
          ) -> None:
     "Check the limits, fetch (within --registry-timeout) and check the model, then serve it with gunicorn until stopped (or Flask's server with --debug); `ModelLoadError`."
     if args.no_access_log: access_log.setLevel(logging.WARNING)
-    if not args.no_record: check_queue_bound(args.max_records)
+    if not args.no_record: check_batch_fits_log(args.max_records)
     bundle_dir, info = fetch_model(args.model, dst, args.registry_timeout)
     if args.debug: facts = ServingModel(*open_bundle_dir(bundle_dir, info)).facts()
     else: facts = check_bundle(bundle_dir, info)
