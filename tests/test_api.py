@@ -94,7 +94,7 @@ def server(small_bundle, tmp_path_factory):
     "The server used by most tests: the small bundle, 2 workers, a prediction log in a temp SQLite file."
     tmp = tmp_path_factory.mktemp("api")
     s = Server(tmp, "--model", small_bundle.path, "--workers", 2, "--predictions-url", f"sqlite:///{tmp / 'predictions.db'}",
-               "--max-records", 500, "--max-explain", 50)
+               "--max-records", 500, "--max-explain", 500)   # every batch the schema allows may be explained (schemathesis)
     yield s.wait_ready()
     s.stop()
 
@@ -128,7 +128,7 @@ def test_model_info(server, small_bundle):
     assert [f["name"] for f in info["features"]] == list(FEATURE_NAMES)
     sex = next(f for f in info["features"] if f["name"] == "sex")
     assert sex["categories"] == ["Female", "Male"]
-    assert info["limits"] == {"max_records": 500, "max_body": 2 * 1024 * 1024, "max_explain": 50}
+    assert info["limits"] == {"max_records": 500, "max_body": 2 * 1024 * 1024, "max_explain": 500}
     assert "threshold" in info["confidence"] and info["metadata"]["num_trees"] == md["num_trees"]
 
 
@@ -478,18 +478,27 @@ def test_non_json_numbers_get_strict_json_422(server, name, override):
     assert err["error"] == "validation_error" and err["details"], err
 
 
-def test_explain_cap_and_metric(server):
+@pytest.fixture(scope="module")
+def capped(small_bundle, tmp_path_factory):
+    "A server with explanations capped at 50 records per request, on loopback without a token, one worker, no recording."
+    s = Server(tmp_path_factory.mktemp("capped"), "--model", small_bundle.path, "--workers", 1, "--no-record",
+               "--max-explain", 50, env={"INCOME_MLOPS_API_TOKEN": ""}, name="capped")
+    yield s.wait_ready()
+    s.stop()
+
+
+def test_explain_cap_and_metric(capped):
     "Finding 4: at most --max-explain records explained per request (422 beyond, naming the option); explained records counted."
     def explained():
-        text = requests.get(server.url("/metrics"), timeout=10).text
+        text = requests.get(capped.url("/metrics"), timeout=10).text
         return sum(float(v) for v in re.findall(r"^income_api_explained_records_total (\S+)$", text, re.M))
     before = explained()
-    body = check_error(requests.post(server.url("/predict?explain=true"), json={"records": [EXAMPLE_RECORD] * 51}, timeout=30),
+    body = check_error(requests.post(capped.url("/predict?explain=true"), json={"records": [EXAMPLE_RECORD] * 51}, timeout=30),
                        422, "validation_error")
     assert "50" in body["message"] and "--max-explain" in body["message"], body
-    ok = requests.post(server.url("/predict?explain=true&top=2"), json={"records": [EXAMPLE_RECORD] * 50}, timeout=30)
+    ok = requests.post(capped.url("/predict?explain=true&top=2"), json={"records": [EXAMPLE_RECORD] * 50}, timeout=30)
     assert ok.status_code == 200 and len(ok.json()["predictions"][0]["contributions"]) == 2
-    plain = requests.post(server.url("/predict"), json={"records": [EXAMPLE_RECORD] * 500}, timeout=30)
+    plain = requests.post(capped.url("/predict"), json={"records": [EXAMPLE_RECORD] * 500}, timeout=30)
     assert plain.status_code == 200                                        # the cap is on explanations only
     assert explained() - before == 50
 
@@ -538,13 +547,9 @@ def test_registry_timeout_option():
     assert api_parser().parse_args(["--registry-timeout", "5"]).registry_timeout == 5
 
 
-def test_exposure_warning_without_token(small_bundle, tmp_path):
+def test_exposure_warning_without_token(capped, small_bundle, tmp_path):
     "Finding 7: serving on a non-loopback interface without a token logs a warning (on loopback, none)."
-    s = Server(tmp_path, "--model", small_bundle.path, "--workers", 1, "--no-record", name="exposed")
-    try:
-        s.wait_ready()
-        assert "INCOME_MLOPS_API_TOKEN" not in s.log
-    finally: s.stop()
+    assert "INCOME_MLOPS_API_TOKEN" not in capped.log
     port = free_port()
     log_path = tmp_path / "exposed-all.log"
     with open(log_path, "w") as fh:
