@@ -35,7 +35,8 @@ def swagger_ui_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "static"
 
 # %% ../nbs/09f_api_page.ipynb #c8334493
-bp = Blueprint("page", __name__, template_folder="templates", static_folder="static", static_url_path="/page/static")
+bp = Blueprint("page", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/page/static")  # the pages' routes (no hooks); `create_app` registers it
 PAGE_ENDPOINTS: frozenset = frozenset({"page.index", "page.docs", "page.swagger_asset", "page.static"})  # public: no data
 
 @bp.get("/")
