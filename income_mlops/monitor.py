@@ -8,7 +8,6 @@ import argparse, builtins, importlib, logging, os, sys, tempfile
 from dataclasses import asdict, fields
 from pathlib import Path
 
-import mlflow
 import pandas as pd
 import sqlalchemy as sa
 
@@ -22,9 +21,9 @@ from .utils import UsageError, atomic_write, command_parser, fail, one_line, pos
 log = logging.getLogger("income_mlops.monitor")
 
 # %% auto #0
-__all__ = ['log', 'DEFAULT_WINDOW', 'PROG', 'model_facts', 'load_champion', 'sa_url_safe', 'read_window', 'save_summary',
-           'write_report', 'monitoring_metrics', 'log_to_mlflow', 'publish', 'run_monitor', 'monitor_parser', 'main',
-           'run_flow', 'schedule_deployment', 'serve_schedule']
+__all__ = ['log', 'DEFAULT_WINDOW', 'ALL_VERSIONS', 'PROG', 'model_facts', 'load_champion', 'sa_url_safe', 'read_window',
+           'save_summary', 'write_report', 'monitoring_metrics', 'log_to_mlflow', 'publish', 'run_monitor',
+           'monitor_parser', 'main', 'run_flow', 'schedule_deployment', 'serve_schedule']
 
 # %% ../nbs/10_monitor.ipynb #cfaae1dd
 def model_facts(bundle,  # the loaded `ModelBundle`
@@ -59,14 +58,16 @@ def sa_url_safe(url: str,  # a SQLAlchemy database URL, perhaps with a password
 
 # %% ../nbs/10_monitor.ipynb #d4daf83e
 DEFAULT_WINDOW: int = 10_000  # predictions compared by default: the latest this many
+ALL_VERSIONS: str = "all"  # the `model_version` that compares every version's predictions together
 
 def read_window(since=None,  # only predictions from this time on: a time, or a duration back ('24h', '7d')
                 window: int | None = DEFAULT_WINDOW,  # only the latest `window` predictions (None: all since `since`)
                 predictions_url: str | None = None,  # the prediction log (default: the workspace's)
                 min_rows: int = 1,  # fewer predictions than this: `MonitorError` (no verdict)
                 ws: Workspace | None = None,  # workspace whose prediction log is read by default (default: `workspace()`)
+                model_version: str | None = None,  # this version only; 'all': every one; None: the latest served
                ) -> tuple[pd.DataFrame, dict]:
-    "The window of logged predictions and where it came from (since, limit, log); `MonitorError` if it is empty or too small."
+    "The window of one model version's logged predictions and where it came from; `MonitorError` if it is empty or too small."
     if window is not None and int(window) < 1:
         raise MonitorError(f"--window must be at least 1, got {window}")
     try:
@@ -75,16 +76,24 @@ def read_window(since=None,  # only predictions from this time on: a time, or a 
         raise MonitorError(str(e)) from None
     plog = PredictionLog(predictions_url or (ws or workspace()).predictions_url)
     try:
-        current = plog.read(since=since_ts, limit=window)
+        counts = plog.version_counts(since=since_ts)
+        version = str(model_version) if model_version is not None else next(iter(counts), ALL_VERSIONS)
+        current = plog.read(since=since_ts, limit=window, model_version=None if version == ALL_VERSIONS else version)
     finally:
         plog.engine.dispose()
     where = f"in {sa_url_safe(plog.url)}" + (f" since {since_ts.isoformat(timespec='seconds')}" if since_ts is not None else "")
-    if current.empty:
+    if not counts:
         raise MonitorError(f"no predictions {where}: nothing to compare (is the API recording to this log?)")
+    if current.empty:
+        there = ", ".join(f"{v} ({n} rows)" for v, n in counts.items())
+        raise MonitorError(f"no predictions of model version {version} {where}; versions there: {there} (see --model-version)")
     if len(current) < min_rows:
         raise MonitorError(f"only {len(current)} predictions {where}, fewer than the {min_rows} needed to judge drift")
-    facts = dict(since=since_ts.isoformat() if since_ts is not None else None, limit=window, log=sa_url_safe(plog.url))
+    others = {} if version == ALL_VERSIONS else {v: n for v, n in counts.items() if v != version}
+    facts = dict(since=since_ts.isoformat() if since_ts is not None else None, limit=window, log=sa_url_safe(plog.url),
+                 model_version=version, other_versions=others)
     return current, facts
+
 
 # %% ../nbs/10_monitor.ipynb #4c036f86
 def save_summary(summary: dict,  # a summary `write_report` has written (it has the `report` paths)
@@ -132,6 +141,7 @@ def monitoring_metrics(summary: dict,  # a summary from `compare` or `run_monito
 # %% ../nbs/10_monitor.ipynb #16216bb8
 def _experiment_id(summary: dict, ws: Workspace) -> str:
     "The experiment of the run that produced the champion, else the project's experiment (created if new)."
+    import mlflow  # lazily: its import takes seconds, which a bad argument or a --no-mlflow run need not wait for
     run_id = ((summary.get("reference") or {}).get("model") or {}).get("run_id")
     if run_id:
         try:
@@ -144,6 +154,7 @@ def log_to_mlflow(summary: dict,  # a summary `write_report` has written (its fi
                   ws: Workspace | None = None,  # workspace whose MLflow store gets the run (default: `workspace()`)
                  ) -> dict:
     "Log a written report as a monitoring run in the champion's MLflow experiment; returns the run and experiment ids."
+    import mlflow  # lazily, as in `_experiment_id`
     ws = ws or workspace()
     exp_id = _experiment_id(summary, ws)
     set_tracking_uri(ws.mlflow_uri)
@@ -193,14 +204,16 @@ def run_monitor(since=None,  # only predictions from this time on: a time, or a 
                 thresholds: Thresholds | None = None,  # drift and alert thresholds (default: `Thresholds()`)
                 ws: Workspace | None = None,  # prediction log, data cache, reports and MLflow store (default: `workspace()`)
                 mlflow: bool = True,  # log the report to MLflow
+                model_version: str | None = None,  # this version only ('all': every one); default: the champion's
                ) -> dict:
     "Compare the window of logged predictions with the champion's reference; write the report; return the summary."
     ws, th = ws or workspace(), thresholds or Thresholds()
-    current, facts = read_window(since, window, predictions_url, th.min_rows, ws)
     if model is not None and str(model).lower() == "none":
         bundle, minfo = None, {"error": "model disabled (--model none)"}
     else:
         bundle, minfo = load_champion(model, required=model is not None)
+    version = model_version or minfo.get("version")   # None (no champion): the version served last
+    current, facts = read_window(since, window, predictions_url, th.min_rows, ws, model_version=version)
     ref = build_reference(bundle, source=source, path=reference, ws=ws)
     ref.info["model"] = minfo
     summary = compare(ref, current, th)
@@ -226,6 +239,8 @@ def monitor_parser() -> argparse.ArgumentParser:
                    help=f"compare the latest N predictions (default {DEFAULT_WINDOW})")
     p.add_argument("--reference", help="CSV of reference rows (default: the champion's training part, rebuilt from the data)")
     p.add_argument("--model", help="bundle dir or models:/ URI (default: models:/income-classifier@champion); 'none' to skip")
+    p.add_argument("--model-version",
+                   help="compare only this model version's predictions (default: the champion's; 'all': every version)")
     p.add_argument("--source", default="auto", help="data source for the reference: auto, uci, cache, bundled or a file")
     p.add_argument("--predictions-url", help="SQLAlchemy URL of the prediction log (default: the workspace's)")
     for f in fields(Thresholds):
@@ -247,7 +262,7 @@ def main(argv: list[str] | None = None,  # command-line arguments (default: `sys
         return fail(PROG, e)
     th = Thresholds(**{f.name: getattr(args, f.name) for f in fields(Thresholds)})
     kw = dict(since=args.since, window=args.window, model=args.model, reference=args.reference, source=args.source,
-              predictions_url=args.predictions_url)
+              predictions_url=args.predictions_url, model_version=args.model_version)
     try:
         if args.serve:
             serve_schedule(cron=args.cron, thresholds=asdict(th), mlflow=not args.no_mlflow, **kw)
@@ -276,11 +291,12 @@ def _get_flow():
 
     def monitor_flow(since: str | None = None, window: int | None = DEFAULT_WINDOW, model: str | None = None,
                      reference: str | None = None, source: str = "auto", predictions_url: str | None = None,
-                     thresholds: dict | None = None, mlflow: bool = True, fail_on_alert: bool = True):
+                     thresholds: dict | None = None, mlflow: bool = True, fail_on_alert: bool = True,
+                     model_version: str | None = None):
         "Monitor the prediction log against the champion's reference; a Markdown artifact; Failed on alerts."
         try:
             s = run_monitor(since, window, model=model, reference=reference, source=source, predictions_url=predictions_url,
-                            thresholds=Thresholds(**(thresholds or {})), mlflow=mlflow)
+                            thresholds=Thresholds(**(thresholds or {})), mlflow=mlflow, model_version=model_version)
         except MonitorError as e:
             return Failed(message=f"no verdict: {e}")
         print(format_summary(s))

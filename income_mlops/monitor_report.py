@@ -7,10 +7,8 @@ from __future__ import annotations
 import base64, io
 
 import jinja2
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from .config import NUMERIC, CATEGORICAL
 from .monitor_stats import OTHER, Reference, category_counts
@@ -23,6 +21,16 @@ __all__ = ['REF_COLOR', 'CUR_COLOR', 'DRIFT_COLOR', 'REPORT_TEMPLATES', 'REPORT_
 
 # %% ../nbs/10b_monitor_report.ipynb #ce403c06
 REF_COLOR, CUR_COLOR, DRIFT_COLOR = "#4c72b0", "#dd8452", "#c44e52"  # reference, window, drift
+
+def _pyplot():
+    "`matplotlib.pyplot`, imported on first use: with seaborn it takes seconds, which a bad argument must not wait for."
+    import matplotlib.pyplot as plt
+    return plt
+
+def _seaborn():
+    "`seaborn`, imported on first use (see `_pyplot`)."
+    import seaborn as sns
+    return sns
 
 def _fmt(v,  # a number, or None
          spec: str,  # a format spec such as '.3f', '.1%' or '.2g'
@@ -37,8 +45,9 @@ def _title(ax, name: str, f: dict):
                  fontweight="bold" if f["drifted"] else "normal")
 
 def fig_psi(summary: dict,  # a summary from `compare`
-           ) -> plt.Figure:
-    "Bar chart of each feature's PSI, drifted features in red, with the `min_psi` line."
+           ):
+    "A matplotlib figure: bar chart of each feature's PSI, drifted features in red, with the `min_psi` line."
+    plt = _pyplot()
     feats = summary["features"]
     names = list(feats)[::-1]
     min_psi = summary["thresholds"]["min_psi"]
@@ -57,8 +66,9 @@ def fig_psi(summary: dict,  # a summary from `compare`
 def fig_numeric(reference: Reference,  # what the window is compared with
                 current: pd.DataFrame,  # the window: `PredictionLog.read()` rows
                 summary: dict,  # `compare`'s summary of the two (titles show PSI, p-value and drift)
-               ) -> plt.Figure:
-    "Empirical CDFs of the numeric features, reference against window."
+               ):
+    "A matplotlib figure: empirical CDFs of the numeric features, reference against window."
+    plt, sns = _pyplot(), _seaborn()
     fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
     for ax, name in zip(axes.flat, NUMERIC):
         r = pd.to_numeric(reference.features[name], errors="coerce").dropna()
@@ -86,8 +96,9 @@ def fig_categorical(reference: Reference,  # what the window is compared with
                     current: pd.DataFrame,  # the window: `PredictionLog.read()` rows
                     summary: dict,  # `compare`'s summary of the two (titles show PSI, p-value and drift)
                     top: int = 8,  # levels shown per feature; the rest are pooled into `(other)`
-                   ) -> plt.Figure:
-    "Share of each level (the `top` most common, the rest pooled) of the categorical features, reference against window."
+                   ):
+    "A matplotlib figure: each categorical level's share (the `top` most common, the rest pooled), reference against window."
+    plt = _pyplot()
     fig, axes = plt.subplots(2, 4, figsize=(15, 7))
     for ax, name in zip(axes.flat, CATEGORICAL):
         t = _top_shares(category_counts(reference.features[name], current[name], min_expected=0), top)
@@ -106,8 +117,9 @@ def fig_categorical(reference: Reference,  # what the window is compared with
 def fig_prediction(reference: Reference,  # with the champion's held-out `probabilities` (not None)
                    current: pd.DataFrame,  # the window, with its `probability` column
                    summary: dict,  # `compare`'s summary, with its `prediction` part
-                  ) -> plt.Figure:
-    "Distribution of the predicted probability (champion on held-out rows against window) and the positive rates."
+                  ):
+    "A matplotlib figure: predicted probabilities (champion on held-out rows against window) and positive rates."
+    plt, sns = _pyplot(), _seaborn()
     pred = summary["prediction"]
     rates = [pred["positive_rate_ref"], pred["positive_rate_cur"]]
     threshold = (reference.info or {}).get("threshold")
@@ -149,7 +161,7 @@ def fig_to_base64(fig,  # a matplotlib Figure, already laid out; it is closed af
     "A figure as a base64 PNG string (the figure is closed)."
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)  # tight_layout already ran: no second, "tight" draw
-    plt.close(fig)
+    _pyplot().close(fig)
     return base64.b64encode(buf.getvalue()).decode()
 
 # %% ../nbs/10b_monitor_report.ipynb #d051772e
@@ -197,6 +209,11 @@ def _prediction_line(summary: dict) -> str:
             f"PSI {pred['psi']:.3f}{' DRIFT' if pred['drifted'] else ''}; "
             f"positive rate {pred['positive_rate_ref']:.1%} -> {pred['positive_rate_cur']:.1%}")
 
+def _others_text(win: dict) -> str:
+    "What the window left out: the other model versions' row counts, if any."
+    others = win.get("other_versions") or {}
+    return f"; not compared: other versions {others}" if others else ""
+
 def format_summary(summary: dict,  # a summary from `compare` or `run_monitor`
                   ) -> str:
     "The one-screen text summary of a monitoring run."
@@ -207,7 +224,7 @@ def format_summary(summary: dict,  # a summary from `compare` or `run_monitor`
     lines = [f"income-mlops monitor  {summary['generated']}  status: {'OK' if summary['status'] == 'ok' else 'DRIFT'}"
              f"  ({n_alerts} alert{'s' * (n_alerts != 1)})",
              f"window   : {win['rows']} predictions {win.get('first', '?')[:19]} .. {win.get('last', '?')[:19]} UTC,"
-             f" model versions {win.get('model_versions', {})}",
+             f" model versions {win.get('model_versions', {})}" + _others_text(win),
              f"reference: {ref.get('kind')}, {ref.get('rows')} rows (seed {ref.get('seed', '-')}; "
              f"training digest: {ref.get('digest_check', '-')});{model_text}",
              "", _HEADER]

@@ -14,13 +14,14 @@ import sqlalchemy as sa
 from fastcore.basics import patch
 
 from .config import FEATURES, FEATURE_NAMES, NUMERIC, CATEGORICAL, Workspace, workspace
-from .utils import atomic_write
+from .utils import atomic_write, one_line
 
 log = logging.getLogger("income_mlops.store")
 
 # %% auto #0
-__all__ = ['log', 'TABLE_NAME', 'SQLITE_BUSY_TIMEOUT_MS', 'OUTPUT_COLUMNS', 'LATEST_STATUS_FILE', 'predictions_table',
-           'make_engine', 'to_rows', 'PredictionLog', 'parse_since', 'status_json', 'write_status', 'latest_status']
+__all__ = ['log', 'TABLE_NAME', 'SQLITE_BUSY_TIMEOUT_MS', 'DEFAULT_MAX_QUEUE', 'DROP_WARN_INTERVAL', 'OUTPUT_COLUMNS',
+           'LATEST_STATUS_FILE', 'predictions_table', 'make_engine', 'to_rows', 'check_queue_bound', 'PredictionLog',
+           'parse_since', 'status_json', 'write_status', 'latest_status']
 
 # %% ../nbs/08_store.ipynb #9c6d7270
 TABLE_NAME: str = "predictions"  # name of the prediction table
@@ -38,7 +39,7 @@ def predictions_table(metadata: sa.MetaData | None = None,  # metadata to attach
     return sa.Table(TABLE_NAME, metadata if metadata is not None else sa.MetaData(), *cols)
 
 # %% ../nbs/08_store.ipynb #f58d5eb0
-SQLITE_BUSY_TIMEOUT_MS: int = 30_000  # how long a SQLite writer waits for the lock before giving up
+SQLITE_BUSY_TIMEOUT_MS: int = 2_000  # how long one SQLite insert waits for the lock before it fails (and is retried)
 
 def make_engine(url: str,  # SQLAlchemy database URL, e.g. 'sqlite:////path/predictions.db'
                ) -> sa.Engine:
@@ -79,6 +80,20 @@ def to_rows(records: Sequence[dict],  # the call's records (hyphen or underscore
     return [{"ts": ts, **{f.name: _value(r, f) for f in FEATURES}, "probability": float(p), "class": int(c),
              "model_version": str(model_version)} for r, p, c in zip(records, probabilities, classes)]
 
+# %% ../nbs/08_store.ipynb #e914cf51
+DEFAULT_MAX_QUEUE: int = 10_000  # default bound of the queue, in records
+DROP_WARN_INTERVAL: float = 10.0  # seconds between two warnings about dropped records
+
+def check_queue_bound(max_batch: int,  # the largest batch the caller records in one call (the API's --max-records)
+                      max_queue: int = DEFAULT_MAX_QUEUE,  # the queue bound, in records
+                     ) -> int:
+    "`max_batch`, if a batch that large fits a queue of `max_queue` records; else `ValueError` (it would always be dropped)."
+    if int(max_batch) > int(max_queue):
+        raise ValueError(f"a batch of {max_batch} records exceeds the prediction log's queue bound of {max_queue}: "
+                         f"every such batch would be dropped (lower --max-records or raise the queue bound)")
+    return int(max_batch)
+
+
 # %% ../nbs/08_store.ipynb #d41ed976
 _STOP = object()  # sentinel that tells the writer thread to finish
 
@@ -86,12 +101,16 @@ class PredictionLog:
     "Append-only log of served predictions: `record()` queues (never blocks or raises), one writer thread inserts in batches."
     def __init__(self,
                  url: str | None = None,   # SQLAlchemy URL; default `workspace().predictions_url` (SQLite in the workspace)
-                 max_queue: int = 10_000,  # most records held in memory waiting to be written; more are dropped and counted
+                 max_queue: int = DEFAULT_MAX_QUEUE,  # most records held in memory waiting to be written; more are dropped
                  batch_size: int = 1_000,  # most records inserted in one transaction
                  retries: int = 3,         # extra attempts for a failed insert before its batch is counted as failed
-                 linger: float = 0.1):     # seconds the writer waits for more records to share a transaction
+                 linger: float = 0.1,      # seconds the writer waits for more records to share a transaction
+                 max_batch: int | None = None,  # the caller's largest batch: `ValueError` if it exceeds `max_queue`
+                 warn_every: float = DROP_WARN_INTERVAL):  # seconds between two warnings about dropped records
+        if max_batch is not None: check_queue_bound(max_batch, max_queue)
         self.url = str(url or workspace().predictions_url)
         self.max_queue, self.batch_size, self.retries, self.linger = max_queue, batch_size, retries, linger
+        self.warn_every = warn_every
         self.table = predictions_table()
         self.engine = make_engine(self.url)
         self._create_table()
@@ -102,6 +121,7 @@ class PredictionLog:
         self._pid, self._q, self._lock = os.getpid(), queue.SimpleQueue(), threading.Lock()
         self.written = self.dropped = self.failed = self._pending = 0
         self._thread, self._closed = None, False
+        self._warned_at, self._dropped_warned = -float("inf"), 0   # the last drop warning: when, and `dropped` then
 
     def _create_table(self):
         for attempt in range(5):  # several processes may race to create the table: the loser finds it there next time
@@ -116,7 +136,7 @@ class PredictionLog:
         return self._pending
 
     def stats(self) -> dict:
-        "The counters, for metrics: written, pending, dropped, failed."
+        "This process's counters, for metrics (no lock, no I/O): written, dropped, failed (only grow), pending (a gauge)."
         return dict(written=self.written, pending=self._pending, dropped=self.dropped, failed=self.failed)
 
     def __repr__(self):
@@ -140,14 +160,28 @@ def record(self: PredictionLog,
         if len(probabilities) != n or len(classes) != n:
             raise ValueError(f"{n} records, {len(probabilities)} probabilities, {len(classes)} classes")
         with self._lock:
-            if self._closed or self._pending + n > self.max_queue:
-                self.dropped += n; return
-            self._pending += n
-            self._q.put((records, probabilities, classes, model_version, time.time()))
-            if self._thread is None: self._start()
+            fits = not self._closed and self._pending + n <= self.max_queue
+            if fits:
+                self._pending += n
+                self._q.put((records, probabilities, classes, model_version, time.time()))
+                if self._thread is None: self._start()
+        if not fits:
+            self._drop(n, "the log is closed" if self._closed else f"the queue is full: {self.max_queue} records pending")
     except Exception as e:  # monitoring must never break a prediction
-        self.dropped += max(n, 1)
-        log.warning("prediction log: record() dropped %d records: %s: %s", max(n, 1), type(e).__name__, e)
+        self._drop(max(n, 1), f"record() failed: {type(e).__name__}: {e}")
+
+@patch
+def _drop(self: PredictionLog,
+          n: int,  # records dropped
+          why: str,  # the reason, for the warning
+         ) -> None:
+    "Count `n` dropped records; warn at most once per `warn_every` seconds, with the number dropped since the last warning."
+    with self._lock:
+        self.dropped += n
+        now = time.monotonic()
+        if now - self._warned_at < self.warn_every: return
+        since, self._warned_at, self._dropped_warned = self.dropped - self._dropped_warned, now, self.dropped
+    log.warning("prediction log: %d records dropped since the last warning (%s); %d dropped in all", since, why, self.dropped)
 
 @patch
 def _after_fork(self: PredictionLog):
@@ -159,6 +193,7 @@ def _after_fork(self: PredictionLog):
 def _start(self: PredictionLog):
     self._thread = threading.Thread(target=self._run, name="prediction-log-writer", daemon=True)
     self._thread.start()
+
 
 # %% ../nbs/08_store.ipynb #249d5903
 @patch
@@ -195,7 +230,8 @@ def _write(self: PredictionLog, items: list):
             except Exception as e:
                 if attempt == self.retries:
                     self.failed += len(rows)
-                    log.error("prediction log: %d records lost after %d attempts: %s", len(rows), attempt + 1, e)
+                    log.error("prediction log: %d records lost after %d attempts (%s); %d failed in all, %d pending",
+                              len(rows), attempt + 1, one_line(e), self.failed, self._pending - n)
                 else: time.sleep(0.2 * 2 ** attempt)
     finally:
         with self._lock: self._pending -= n
@@ -221,6 +257,10 @@ def close(self: PredictionLog,
             if item is not _STOP: rest.append(item)
         if rest: self._write(rest)
     else: log.warning("prediction log: writer still busy after %ss, %d records pending", timeout, self._pending)
+    if self.dropped > self._dropped_warned:   # drops held back by the rate limit: say them before going away
+        log.warning("prediction log: %d records dropped since the last warning; %d dropped in all",
+                    self.dropped - self._dropped_warned, self.dropped)
+        self._dropped_warned = self.dropped
 
 @patch
 def __enter__(self: PredictionLog): return self
@@ -255,12 +295,14 @@ def read(self: PredictionLog,
          since=None,               # only predictions from this time on (see `parse_since`)
          limit: int | None = None, # only the latest `limit` predictions
          until=None,               # only predictions before this time
+         model_version: str | None = None,  # only predictions of this model version
         ) -> pd.DataFrame:
     "The logged predictions, oldest first: 14 features (hyphen names), probability, class, model_version, ts (UTC)."
     t = self.table
     q = sa.select(*[t.c[c] for c in OUTPUT_COLUMNS]).order_by(t.c.ts.desc(), t.c.id.desc())
     if since is not None: q = q.where(t.c.ts >= parse_since(since).timestamp())
     if until is not None: q = q.where(t.c.ts < parse_since(until).timestamp())
+    if model_version is not None: q = q.where(t.c.model_version == str(model_version))
     if limit is not None: q = q.limit(int(limit))
     with self.engine.connect() as conn: rows = conn.execute(q).all()
     df = pd.DataFrame([tuple(r) for r in rows[::-1]], columns=list(OUTPUT_COLUMNS))
@@ -269,6 +311,21 @@ def read(self: PredictionLog,
     df["class"] = df["class"].astype("int64")
     df["ts"] = pd.to_datetime(df["ts"].astype("float64"), unit="s", utc=True)
     return df
+
+# %% ../nbs/08_store.ipynb #00fd5837
+@patch
+def version_counts(self: PredictionLog,
+                   since=None,  # only predictions from this time on (see `parse_since`)
+                   until=None,  # only predictions before this time
+                  ) -> dict[str, int]:
+    "Rows per model version, the version with the latest prediction first."
+    t = self.table
+    last = sa.func.max(t.c.ts)
+    q = sa.select(t.c.model_version, sa.func.count()).group_by(t.c.model_version).order_by(last.desc())
+    if since is not None: q = q.where(t.c.ts >= parse_since(since).timestamp())
+    if until is not None: q = q.where(t.c.ts < parse_since(until).timestamp())
+    with self.engine.connect() as conn: return {str(v): int(n) for v, n in conn.execute(q).all()}
+
 
 # %% ../nbs/08_store.ipynb #a1a7efab
 LATEST_STATUS_FILE: str = "latest.json"  # name of the latest monitoring summary in the workspace's `reports/`

@@ -31,6 +31,10 @@ def logs(tmp_path_factory):
         with PredictionLog(urls[name]) as pl:
             pl.record(to_records(rows), np.full(len(rows), 0.3), np.zeros(len(rows), int), "test")
     urls["empty"] = f"sqlite:///{d / 'empty'}.db"
+    urls["mixed"] = f"sqlite:///{d / 'mixed'}.db"   # version 1 served drifted rows, then version 2 took over with ordinary ones
+    for version, rows in (("1", simulate_drift(test.sample(2000, random_state=13))), ("2", test.sample(2000, random_state=14))):
+        with PredictionLog(urls["mixed"]) as pl:
+            pl.record(to_records(rows), np.full(len(rows), 0.3), np.zeros(len(rows), int), version)
     return urls
 
 
@@ -79,6 +83,43 @@ def test_cli_bad_arguments(logs, tmp_path):
     one_line_error(monitor("--window", "0", home=tmp_path), 2, "argument --window: must be at least 1")
     one_line_error(monitor("--model", str(tmp_path / "no-model"), "--predictions-url", logs["held_out"], home=tmp_path), 2,
                    "cannot load the model")
+
+
+def test_cli_compares_one_model_version(logs, tmp_path):
+    "A window spanning two model versions is judged per version: the latest served by default, another on request."
+    r = monitor("--predictions-url", logs["mixed"], "--no-mlflow", home=tmp_path)
+    assert r.returncode == 0, (r.stdout, r.stderr)   # version 2's ordinary rows, not the mix with version 1's drifted ones
+    assert "2000 predictions" in r.stdout and "not compared: other versions {'1': 2000}" in r.stdout, r.stdout
+    r = monitor("--predictions-url", logs["mixed"], "--no-mlflow", "--model-version", "1", home=tmp_path)
+    assert r.returncode == 1 and "ALERT: 3 of 14 features drifted" in r.stdout, (r.stdout, r.stderr)
+    one_line_error(monitor("--predictions-url", logs["mixed"], "--no-mlflow", "--model-version", "7", home=tmp_path), 2,
+                   "no predictions of model version 7 in sqlite:///")
+
+
+def test_cli_compares_the_champions_version(small_bundle, tmp_path):
+    "By default the champion's own version is compared, not the version served last nor the mix."
+    from income_mlops.monitor import load_champion
+    _, facts = load_champion(str(small_bundle.path))
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    ordinary, drifted = small_bundle.test.sample(2000, random_state=15), simulate_drift(small_bundle.test.sample(2000, random_state=16))
+    for version, rows in (("old", drifted), (facts["version"], ordinary), ("newer", drifted)):
+        with PredictionLog(url) as pl:
+            p = small_bundle.bundle.predict_proba(rows)
+            pl.record(to_records(rows), p, (p >= 0.5).astype(int), version)
+    r = subprocess.run([sys.executable, "-m", "income_mlops.monitor", "--model", str(small_bundle.path), "--source", "bundled",
+                        "--predictions-url", url, "--no-mlflow"], cwd=ROOT, env={**os.environ, "INCOME_MLOPS_HOME": str(tmp_path)},
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert f"model versions {{'{facts['version']}': 2000}}" in r.stdout and "'old': 2000" in r.stdout, r.stdout
+
+
+def test_cli_answers_bad_arguments_without_heavy_imports(tmp_path):
+    "A bad argument is answered before MLflow, seaborn or matplotlib are imported (they take seconds)."
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "income_mlops.monitor", "--window", "0"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "income-mlops-monitor: error: argument --window: must be at least 1" in r.stderr
+    imported = {l.split("|")[-1].strip() for l in r.stderr.splitlines() if l.startswith("import time:")}
+    assert not imported & {"mlflow", "seaborn", "matplotlib", "prefect"}, sorted(imported & {"mlflow", "seaborn", "matplotlib"})
 
 
 def test_cli_verdict_survives_a_failed_report(logs, tmp_path):
