@@ -197,7 +197,7 @@ def bench_request_cpu(bundle, # a loaded `ModelBundle`
                      ) -> dict:
     "CPU microseconds per in-process `/predict` call: without a prediction log, with one commit per request, with the default linger."
     import logging
-    from income_mlops.api import create_app, access_log
+    from income_mlops.api_app import create_app, access_log
     from income_mlops.config import EXAMPLE_RECORD
     from income_mlops.store import PredictionLog
     body, level = json.dumps(EXAMPLE_RECORD).encode(), access_log.level
@@ -231,7 +231,8 @@ def bench_data(runs: int = 7, # timed loads per source (half as many, at least 3
               ) -> dict:
     "Seconds per `load_adult` call from the bundled snapshot, the cache and the (stand-in) UCI API."
     from income_mlops.config import workspace
-    from income_mlops.data import UCIStandIn, load_adult
+    from income_mlops.data import load_adult
+    from income_mlops.testing import UCIStandIn
     with tempfile.TemporaryDirectory() as d, UCIStandIn() as uci:
         ws = workspace(d)
         out = {"uci (stand-in on 127.0.0.1)": time_runs(lambda: load_adult("uci", api_url=uci.api_url, ws=ws), max(3, runs // 2))}
@@ -388,7 +389,8 @@ def run_benchmarks(quick: bool = False, # tiny budgets (a smoke run, not figures
                   ) -> str:
     "Run every benchmark (training, in-process, serving) and return the Markdown report. `quick`: tiny budgets, for smoke tests."
     import platform
-    from income_mlops.bundle import ModelBundle
+    from income_mlops.config import MODEL_NAME
+    from income_mlops.registry import load_bundle
     from income_mlops.data import load_adult, split_data
     from income_mlops.features import frame_to_records
     wrk_path()
@@ -400,7 +402,8 @@ def run_benchmarks(quick: bool = False, # tiny budgets (a smoke run, not figures
     homes = [base / f"train{i}" for i in range(train_runs)]
     train = [run_train(h, train_args) for h in homes]
     records = frame_to_records(split_data(load_adult("bundled"))[1])
-    bundle = ModelBundle.load(next((homes[0] / "models").glob("*/manifest.json")).parent, nthread=1)
+    bundle, _ = load_bundle(f"models:/{MODEL_NAME}@champion", dst=base / "champion", tracking_uri=f"sqlite:///{homes[0] / 'mlflow.db'}")
+    bundle.booster.set_param({"nthread": 1})   # the champion both servers serve, scored in process with one thread
     inproc = bench_inprocess(bundle, records, runs=runs + 2, n_single=200 if quick else 2000)
     reqcpu = bench_request_cpu(bundle, n=300 if quick else 3000, runs=runs)
     # The same environment for both servers: one OpenMP thread per worker (our server's default; MLflow's would start one per core)

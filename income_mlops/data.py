@@ -4,9 +4,8 @@
 
 # %% ../nbs/02_data.ipynb #793c67a8
 from __future__ import annotations
-import gzip, hashlib, importlib.resources, io, json, logging, os, socket, sys, tempfile, threading, warnings
+import gzip, hashlib, importlib.resources, io, json, logging, os, socket, sys, tempfile, warnings
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +20,7 @@ log = logging.getLogger("income_mlops.data")
 # %% auto #0
 __all__ = ['log', 'COLUMNS', 'LABEL_MAP', 'BUNDLED_PATH', 'BUNDLED_SHA256', 'UCI_ID', 'UCI_API_URL', 'DataError', 'encode_labels',
            'clean_adult', 'adult_schema', 'validate_adult', 'read_raw', 'sha256_file', 'build_bundled', 'load_bundled',
-           'fetch_uci', 'cache_path', 'write_cache', 'read_cache', 'dataset_digest', 'load_adult', 'UCIStandIn',
-           'split_data']
+           'fetch_uci', 'cache_path', 'write_cache', 'read_cache', 'dataset_digest', 'load_adult', 'split_data']
 
 # %% ../nbs/02_data.ipynb #c6a86267
 COLUMNS: tuple = FEATURE_NAMES + (TARGET,)  # the 15 columns of the UCI layout, in order
@@ -263,88 +261,6 @@ def _load_auto(api_url, timeout, ws) -> pd.DataFrame:
     df = _finish(load_bundled(), "bundled", str(BUNDLED_PATH))
     log.warning("using the bundled Adult snapshot (%d rows)", len(df))
     return df
-
-# %% ../nbs/02_data.ipynb #3822ad15
-def _uci_csv() -> bytes:
-    raw = load_bundled()
-    half = len(raw) // 2                   # UCI's CSV mixes '?' and empty fields for missing values
-    raw.iloc[half:] = raw.iloc[half:].replace("?", "")
-    return raw.to_csv(index=False, lineterminator="\n").encode()
-
-def _uci_metadata(data_url: str, rows: int) -> dict:
-    variables = [{"name": f.name, "role": "Feature", "type": "Categorical" if f.kind == "categorical" else "Integer",
-                  "demographic": None, "description": f.description, "units": None,
-                  "missing_values": "yes" if f.nullable else "no"} for f in FEATURES]
-    variables.append({"name": TARGET, "role": "Target", "type": "Binary", "demographic": "Income",
-                      "description": ">50K, <=50K", "units": None, "missing_values": "no"})
-    return {"uci_id": UCI_ID, "name": "Adult", "repository_url": "https://archive.ics.uci.edu/dataset/2/adult",
-            "data_url": data_url, "abstract": "Predict whether income exceeds $50K/yr based on census data.",
-            "area": "Social Science", "tasks": ["Classification"], "characteristics": ["Multivariate"],
-            "num_instances": rows, "num_features": len(FEATURES), "feature_types": ["Categorical", "Integer"],
-            "demographics": ["Age", "Income", "Education Level", "Other", "Race", "Sex"], "target_col": [TARGET],
-            "has_missing_values": "yes", "missing_values_symbol": "NaN", "year_of_dataset_creation": 1996,
-            "dataset_doi": "10.24432/C5XW20", "creators": ["Barry Becker", "Ronny Kohavi"], "intro_paper": None,
-            "additional_info": {"summary": "Extraction was done by Barry Becker from the 1994 Census database.",
-                                "purpose": None, "funded_by": None, "instances_represent": None,
-                                "recommended_data_splits": None, "sensitive_data": None,
-                                "preprocessing_description": None, "variable_info": None, "citation": None},
-            "external_url": None, "variables": variables}
-
-# %% ../nbs/02_data.ipynb #1c8a822c
-class UCIStandIn:
-    "A local HTTP server on 127.0.0.1 that answers like the UCI ML Repository API for the Adult data set (id 2)."
-    def __init__(self,
-                 mode: str = "ok",  # "ok", or how to misbehave: "truncate", "incomplete", "notfound" (see above)
-                ):
-        self.mode, self.requests, self._csv = mode, [], None
-
-    @property
-    def api_url(self) -> str:
-        "The URL to pass as `api_url=` (or `INCOME_MLOPS_UCI_API`)."
-        return f"http://127.0.0.1:{self.port}/api/dataset"
-
-    def start(self) -> "UCIStandIn":
-        "Start serving in a daemon thread on a free port."
-        if self._csv is None: self._csv = _uci_csv()
-        standin = self
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a): pass
-            def do_GET(self): standin._answer(self)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self):
-        "Stop serving and close the socket (later connections are refused)."
-        self.server.shutdown(); self.server.server_close()
-
-    def __enter__(self): return self.start()
-    def __exit__(self, *exc): self.stop()
-
-    def _answer(self, h):
-        self.requests.append(h.path)
-        csv = self._csv
-        if h.path.startswith("/api/dataset"):
-            if self.mode == "notfound" or "id=2" not in h.path:
-                body = json.dumps({"status": 404, "message": "Dataset not found"}).encode()
-            else:
-                rows = csv.count(b"\n") - 1
-                body = json.dumps({"status": 200, "data": _uci_metadata(
-                    f"http://127.0.0.1:{self.port}/static/public/2/data.csv", rows)}).encode()
-            return self._send(h, 200, "application/json", body)
-        if h.path == "/static/public/2/data.csv":
-            if self.mode == "truncate": return self._send(h, 200, "text/csv", csv[: len(csv) // 3])
-            if self.mode == "incomplete": return self._send(h, 200, "text/csv", csv[: len(csv) // 3], length=len(csv))
-            return self._send(h, 200, "text/csv", csv)
-        self._send(h, 404, "text/plain", b"not found")
-
-    @staticmethod
-    def _send(h, status, ctype, body, length=None):
-        h.send_response(status); h.send_header("Content-Type", ctype)
-        h.send_header("Content-Length", str(length or len(body))); h.end_headers()
-        h.wfile.write(body); h.wfile.flush()
-        if length: h.close_connection = True
 
 # %% ../nbs/02_data.ipynb #492c1b56
 def split_data(df: pd.DataFrame,  # cleaned Adult rows with the 0/1 target

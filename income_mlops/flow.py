@@ -4,23 +4,26 @@
 
 # %% ../nbs/07_flow.ipynb #2636d6c1
 from __future__ import annotations
-import logging, math, os, shutil, subprocess, tempfile, time
+import logging, math, shutil, subprocess, tempfile, time, warnings
 from pathlib import Path
 
+import mlflow
 import pandas as pd
 
-from .config import SEED, TEST_SIZE, VALID_SIZE, TARGET, MODEL_NAME, EXPERIMENT_NAME, workspace, Workspace
-from .data import (DataError, UCI_API_URL, BUNDLED_PATH, fetch_uci, load_bundled, read_raw, read_cache, cache_path,
-                               write_cache, clean_adult, validate_adult, dataset_digest, split_data)
+import income_mlops
+from .config import SEED, TEST_SIZE, VALID_SIZE, TARGET, MODEL_NAME, EXPERIMENT_NAME, workspace
+from .data import load_adult, dataset_digest, split_data
+from .evaluate import METRICS, metrics_table, write_report
+from .model import DEFAULT_TIMEOUT, DEFAULT_TRIALS, FINISHED, study_summary, train_model, tune, validation_split
+from .registry import log_pyfunc, mlflow_run_url, register_model, setup_mlflow
+from .utils import one_line
 
 log = logging.getLogger("income_mlops.flow")
 
 # %% auto #0
-__all__ = ['log', 'TIMINGS', 'LOWER_IS_BETTER', 'Timings', 'StepFailed', 'run_step', 'download', 'load_raw', 'validate', 'split',
-           'tune_step', 'fit_step', 'evaluate_step', 'bundle_step', 'setup_mlflow', 'code_version',
-           'promotion_decision', 'log_pyfunc', 'registered_bundle', 'holdout_score', 'register_model', 'flat_metrics',
-           'log_step', 'register_step', 'mlflow_run_url', 'publish_artifacts', 'training_flow', 'check_cron',
-           'serve_training']
+__all__ = ['log', 'TIMINGS', 'Timings', 'StepFailed', 'run_step', 'download', 'load_data', 'split', 'tune_step', 'fit_step',
+           'evaluate_step', 'bundle_step', 'code_version', 'flat_metrics', 'log_step', 'register_step',
+           'publish_artifacts', 'training_flow', 'check_cron', 'serve_training']
 
 # %% ../nbs/07_flow.ipynb #4f76b97a
 class Timings(dict):
@@ -45,8 +48,7 @@ class StepFailed(RuntimeError):
                  error: BaseException,  # the exception the step raised, kept as `.error`
                 ):
         self.step, self.error = step, error
-        msg = " ".join(str(error).split()) or type(error).__name__
-        super().__init__(f"step {step!r} failed: {type(error).__name__}: {msg}")
+        super().__init__(f"step {step!r} failed: {type(error).__name__}: {one_line(error)}")
 
 # %% ../nbs/07_flow.ipynb #e4f82fdf
 def run_step(name: str,  # the step's name, as `StepFailed` reports it
@@ -70,49 +72,25 @@ def _task(name: str, **kw):
 
 # %% ../nbs/07_flow.ipynb #ed36be01
 @_task("download", retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=2), retry_jitter_factor=0.5)
-def download(api_url: str,  # base URL of the UCI API that `ucimlrepo` talks to
+def download(api_url: str | None = None,  # UCI API URL; default `$INCOME_MLOPS_UCI_API`, else the real UCI address
              timeout: float = 30.0,  # seconds to wait for each HTTP request
+             home: str | None = None,  # workspace directory whose cache receives the download; default `workspace()`'s
             ) -> pd.DataFrame:
-    "Raw Adult rows from the UCI API at `api_url` with `ucimlrepo` (retried with exponential back-off)."
-    with TIMINGS.step("data"): return fetch_uci(api_url, timeout)
+    "The Adult rows from the UCI API, validated and then cached, by `load_adult('uci')`; retried with exponential back-off."
+    with TIMINGS.step("data"):
+        return load_adult("uci", api_url=api_url, timeout=timeout, ws=workspace(home))
 
 @_task("load data")
-def load_raw(source: str = "auto",  # auto | uci | cache | bundled | path of a CSV file
-             api_url: str | None = None,  # UCI API URL; default `$INCOME_MLOPS_UCI_API`, else the real UCI address
-             timeout: float = 30.0,  # seconds per HTTP request to UCI
-             home: str | None = None,  # workspace directory (holds the download cache); default `workspace()`'s
-            ) -> tuple:
-    "The raw rows of `source` ('auto', 'uci', 'cache', 'bundled' or a file path) as `(raw, source, detail)`."
-    ws, source = workspace(home), str(source)
-    url = api_url or os.environ.get("INCOME_MLOPS_UCI_API") or UCI_API_URL
+def load_data(source: str = "auto",  # auto | uci | cache | bundled | path of a CSV file
+              api_url: str | None = None,  # UCI API URL; default `$INCOME_MLOPS_UCI_API`, else the real UCI address
+              timeout: float = 30.0,  # seconds per HTTP request to UCI
+              home: str | None = None,  # workspace directory (holds the download cache); default `workspace()`'s
+             ) -> pd.DataFrame:
+    "The validated Adult rows of `source` from `load_adult`; 'uci' goes through the retried `download` task."
+    if str(source) == "uci":
+        return download(api_url, timeout, home)
     with TIMINGS.step("data"):
-        if source == "bundled": return load_bundled(), "bundled", str(BUNDLED_PATH)
-        if source == "cache": return read_cache(ws), "cache", str(cache_path(ws))
-        if source == "auto":
-            if cache_path(ws).exists():
-                try: return read_cache(ws), "cache", str(cache_path(ws))
-                except DataError as e: log.warning("cached download unusable (%s); trying UCI", e)
-            try: return fetch_uci(url, timeout), "uci", url
-            except DataError as e: log.warning("UCI unavailable (%s); using the bundled snapshot", e)
-            return load_bundled(), "bundled", str(BUNDLED_PATH)
-    if source == "uci": return download(url, timeout), "uci", url   # a task of its own: retried with back-off
-    if Path(source).is_file():
-        with TIMINGS.step("data"): return read_raw(source), "file", str(Path(source).resolve())
-    raise DataError(f"unknown data source {source!r}: use auto, uci, cache, bundled or the path of an existing file")
-
-@_task("validate")
-def validate(raw: pd.DataFrame,  # rows as read, before cleaning
-             source: str,  # where they came from: uci, cache, bundled or file (a fresh 'uci' download is cached)
-             detail: str,  # the URL or file path they came from, recorded in `df.attrs`
-             home: str | None = None,  # workspace directory the download cache is written to
-            ) -> pd.DataFrame:
-    "Clean and validate raw rows (`DataError` names bad columns and values); a fresh UCI download is then cached."
-    with TIMINGS.step("data"):
-        df = validate_adult(clean_adult(raw))
-        df.attrs.update(source=source, source_detail=detail, digest=dataset_digest(df))
-        if source == "uci": write_cache(raw, workspace(home).ensure(), source=detail)
-        log.info("Adult data: %d rows from %s (%s), digest %s", len(df), source, detail, df.attrs["digest"])
-        return df
+        return load_adult(source, api_url=api_url, timeout=timeout, ws=workspace(home))
 
 # %% ../nbs/07_flow.ipynb #071e8857
 @_task("split")
@@ -140,7 +118,6 @@ def tune_step(train: pd.DataFrame,  # the training part; split again here into f
               progress: bool = True,  # show Optuna's progress bar
              ):
     "Create or resume the Optuna study for `train` and run the trials still missing; returns the study."
-    from income_mlops.model import tune, validation_split
     with TIMINGS.step("tuning"):
         fit, valid = validation_split(train, VALID_SIZE, seed)
         return tune(fit, valid, n_trials=trials, timeout=timeout, seed=seed, storage=workspace(home).ensure().optuna_storage,
@@ -155,7 +132,6 @@ def fit_step(train: pd.DataFrame,  # the training part (the same rows `tune_step
              metadata: dict | None = None,  # extra entries for the bundle's metadata (data source, digest)
             ):
     "Refit the study's best parameters on `train`, choose the threshold on validation data; returns the `ModelBundle`."
-    from income_mlops.model import train_model, FINISHED
     with TIMINGS.step("fit"):
         done = len(study.get_trials(deepcopy=False, states=FINISHED))
         bundle, _ = train_model(train, n_trials=done, timeout=None, seed=seed, storage=workspace(home).ensure().optuna_storage,
@@ -169,7 +145,6 @@ def evaluate_step(bundle,  # the fitted `ModelBundle`; its metadata gets the hea
                   report_dir: Path,  # directory the report files are written to (created if missing)
                  ) -> dict:
     "Write the hold-out report of `bundle` (metrics, slices, figures, model card) to `report_dir`; store the metrics in the bundle."
-    from income_mlops.evaluate import write_report, METRICS
     with TIMINGS.step("evaluate"):
         rep = write_report(bundle, test, report_dir)
         bundle.metadata["metrics"] = {k: float(rep["metrics"][k]) for k in METRICS}
@@ -186,46 +161,13 @@ def bundle_step(bundle,  # the evaluated `ModelBundle`
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         return bundle.save(ws.models_dir / f"{MODEL_NAME}-{stamp}-{str(bundle.metadata.get('data_digest', 'data'))[:8]}")
 
-# %% ../nbs/07_flow.ipynb #d82a3b0a
-def _is_local_uri(uri: str) -> bool:
-    return uri.startswith(("sqlite:", "file:", "/")) or "://" not in uri
-
-def _set_tracking_uri(uri: str) -> None:
-    "`mlflow.set_tracking_uri`, without its side effect of exporting `MLFLOW_TRACKING_URI` (which would pin later workspaces)."
-    import mlflow
-    before = os.environ.get("MLFLOW_TRACKING_URI")
-    mlflow.set_tracking_uri(uri)
-    if before is None: os.environ.pop("MLFLOW_TRACKING_URI", None)
-    else: os.environ["MLFLOW_TRACKING_URI"] = before
-
-def setup_mlflow(experiment: str = EXPERIMENT_NAME,  # MLflow experiment name; created on first use
-                 ws: Workspace | None = None,  # workspace giving the tracking URI and artifact directory; default `workspace()`
-                ) -> str:
-    "Set MLflow's tracking URI from the workspace and return the id of `experiment`, created (artifacts in the workspace) if new."
-    import mlflow
-    from mlflow.exceptions import MlflowException
-    if not str(experiment).strip(): raise ValueError("the MLflow experiment name must not be empty")
-    ws = (ws or workspace()).ensure()
-    _set_tracking_uri(ws.mlflow_uri)
-    exp = mlflow.get_experiment_by_name(experiment)
-    if exp is None:
-        loc = (ws.artifacts_dir / experiment).as_uri() if _is_local_uri(ws.mlflow_uri) else None
-        try: return mlflow.create_experiment(experiment, artifact_location=loc)
-        except MlflowException:  # created meanwhile by a concurrent run
-            exp = mlflow.get_experiment_by_name(experiment)
-            if exp is None: raise
-    if exp.lifecycle_stage != "active":
-        raise ValueError(f"MLflow experiment {experiment!r} is deleted: restore it (mlflow experiments restore) or pick another name")
-    return exp.experiment_id
-
 # %% ../nbs/07_flow.ipynb #dd9cdd46
 def code_version() -> dict:
     "Tags describing the code that trains: git commit (when run from a git checkout) and package version."
-    import income_mlops
     tags = {"income_mlops.version": income_mlops.__version__}
     root = Path(income_mlops.__file__).resolve().parents[1]
     try:
-        run = lambda *a: subprocess.run(["git", "-C", str(root), *a], capture_output=True, text=True, timeout=10)
+        def run(*a): return subprocess.run(["git", "-C", str(root), *a], capture_output=True, text=True, timeout=10)
         commit = run("rev-parse", "HEAD")
         if commit.returncode == 0:
             dirty = bool(run("status", "--porcelain", "--untracked-files=no").stdout.strip())
@@ -233,98 +175,6 @@ def code_version() -> dict:
             tags["git_commit"] = commit.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError): pass
     return tags
-
-# %% ../nbs/07_flow.ipynb #877b2dc3
-LOWER_IS_BETTER: frozenset = frozenset({"log_loss", "brier"})  # metrics where smaller is better; all others: larger is better
-
-def promotion_decision(candidate: float,  # the new model's score on the hold-out
-                       champion: float | None,  # the current champion's score on the same hold-out; None (or NaN) if there is none
-                       metric: str = "roc_auc",  # name of the metric (lower is better for those in `LOWER_IS_BETTER`)
-                       min_delta: float = 0.0,  # how much better than the champion the candidate must be to replace it
-                      ) -> tuple[str, str]:
-    "The alias the candidate gets ('champion' or 'challenger') and a one-line reason with both scores."
-    if champion is None or not math.isfinite(champion):
-        return "champion", f"no current champion to beat: new {metric} {candidate:.4f} takes champion"
-    lower = metric in LOWER_IS_BETTER
-    better = candidate < champion - min_delta if lower else candidate > champion + min_delta
-    verdict = "beats" if better else "does not beat"
-    return ("champion" if better else "challenger",
-            f"new {metric} {candidate:.4f} {verdict} champion's {champion:.4f} on the same hold-out"
-            + ("" if better else ": new version is challenger"))
-
-# %% ../nbs/07_flow.ipynb #15281828
-def _pyfunc_file() -> Path:
-    "The models-from-code file inside the installed package."
-    import income_mlops
-    return Path(income_mlops.__file__).with_name("pyfunc_model.py")
-
-def log_pyfunc(bundle_dir: str | os.PathLike,  # directory of a saved `ModelBundle`, logged as the model's artifact `bundle`
-               name: str = "model",  # name of the model within the run
-              ):
-    "Log the bundle at `bundle_dir` as an MLflow pyfunc (models-from-code) in the active run; returns MLflow's `ModelInfo`."
-    import mlflow
-    from importlib.metadata import version
-    from income_mlops.pyfunc_model import model_signature, input_example
-    reqs = [f"{p}=={version(p)}" for p in ("mlflow", "xgboost", "numpy", "pandas")]
-    return mlflow.pyfunc.log_model(name=name, python_model=str(_pyfunc_file()), artifacts={"bundle": str(bundle_dir)},
-                                   signature=model_signature(), input_example=input_example(), pip_requirements=reqs)
-
-# %% ../nbs/07_flow.ipynb #30e9c680
-def registered_bundle(name: str = MODEL_NAME,  # registered model name
-                      alias: str = "champion",  # alias of the version to load
-                     ):
-    "The `ModelBundle` behind `models:/name@alias`, loaded through its MLflow pyfunc; `None` if the alias is not set."
-    import mlflow
-    from mlflow.exceptions import MlflowException
-    client = mlflow.MlflowClient()
-    try: client.get_model_version_by_alias(name, alias)
-    except MlflowException: return None
-    return mlflow.pyfunc.load_model(f"models:/{name}@{alias}").unwrap_python_model().bundle
-
-# %% ../nbs/07_flow.ipynb #0d5b4dd4
-def holdout_score(bundle,  # the `ModelBundle` to score
-                  test: pd.DataFrame,  # the hold-out rows, with the target
-                  metric: str = "roc_auc",  # one of `income_mlops.evaluate.METRICS`
-                 ) -> float:
-    "`metric` of `bundle` on the hold-out `test`, computed by `income_mlops.evaluate.evaluate` like every reported metric."
-    from income_mlops.evaluate import evaluate
-    m = evaluate(bundle, test, bundle.threshold)
-    if metric not in m: raise ValueError(f"unknown promotion metric {metric!r}; choose one of {sorted(m)}")
-    return float(m[metric])
-
-# %% ../nbs/07_flow.ipynb #c9d766bd
-def register_model(model_uri: str,  # URI of the logged model (`ModelInfo.model_uri`)
-                   run_id: str,  # MLflow run that logged it; gets the decision as tags and metrics
-                   bundle,  # the candidate `ModelBundle` (the logged model's bundle), scored on `test`
-                   test: pd.DataFrame,  # the hold-out both the candidate and the champion are scored on
-                   metric: str = "roc_auc",  # the promotion metric (see `promotion_decision`)
-                   min_delta: float = 0.0,  # how much better than the champion the candidate must be
-                   name: str = MODEL_NAME,  # registered model name
-                  ) -> dict:
-    "Register `model_uri` as a new version of `name`; alias it 'champion' if it beats the champion on `test`, else 'challenger'."
-    import mlflow
-    client = mlflow.MlflowClient()
-    candidate = holdout_score(bundle, test, metric)
-    champ_version, champ_score = None, None
-    try: champ_version = client.get_model_version_by_alias(name, "champion").version
-    except mlflow.exceptions.MlflowException: pass
-    if champ_version is not None:
-        champ_score = holdout_score(registered_bundle(name, "champion"), test, metric)
-    alias, reason = promotion_decision(candidate, champ_score, metric, min_delta)
-    mv = mlflow.register_model(model_uri, name, tags={"data_digest": str(bundle.metadata.get("data_digest", "")),
-                                                      f"holdout_{metric}": f"{candidate:.6f}"})
-    try:
-        client.set_registered_model_alias(name, alias, mv.version)
-        client.set_model_version_tag(name, mv.version, "promotion", reason)
-        client.update_model_version(name, mv.version, description=f"{alias}: {reason}")
-        client.set_tag(run_id, "promotion.alias", alias); client.set_tag(run_id, "promotion.reason", reason)
-        client.log_metric(run_id, f"promotion.candidate_{metric}", candidate)
-        if champ_score is not None: client.log_metric(run_id, f"promotion.champion_{metric}", champ_score)
-    except BaseException:
-        client.delete_model_version(name, mv.version)   # nothing half-registered
-        raise
-    return {"name": name, "version": mv.version, "alias": alias, "reason": reason, "metric": metric,
-            "candidate_score": candidate, "champion_score": champ_score, "previous_champion": champ_version}
 
 # %% ../nbs/07_flow.ipynb #714bd11f
 def flat_metrics(d: dict,  # nested dict of metrics (None counts as empty); non-numbers and NaN/inf are left out
@@ -341,7 +191,6 @@ def flat_metrics(d: dict,  # nested dict of metrics (None counts as empty); non-
 # %% ../nbs/07_flow.ipynb #db9a60c3
 def _dataset(df: pd.DataFrame, name: str):
     "An `mlflow.data` dataset for `df`, with its digest and source (a URL or file path)."
-    import mlflow, warnings
     src = df.attrs.get("source_detail") or df.attrs.get("source") or "unknown"
     with warnings.catch_warnings():  # MLflow's hints about integer columns and ambiguous local sources do not apply here
         warnings.simplefilter("ignore", UserWarning)
@@ -361,8 +210,6 @@ def log_step(experiment_id: str,  # MLflow experiment the run goes to
              tags: dict,  # run tags (code version, data source and digest, Prefect flow run)
             ) -> dict:
     "Log one training as an MLflow run (params, metrics, data sets, figures, card, trials, pyfunc model); returns run and model ids."
-    import mlflow
-    from income_mlops.model import study_summary
     with TIMINGS.step("logging"):
         with mlflow.start_run(experiment_id=experiment_id, run_name=bundle_dir.name, tags=tags) as run:
             mlflow.log_params({**params, **{f"xgb.{k}": v for k, v in bundle.metadata.get("params", {}).items()}})
@@ -389,22 +236,11 @@ def register_step(logged: dict,  # what `log_step` returned (model URI and run i
     with TIMINGS.step("logging"):
         return register_model(logged["model_uri"], logged["run_id"], bundle, test, metric, min_delta)
 
-# %% ../nbs/07_flow.ipynb #015a9832
-def mlflow_run_url(tracking_uri: str,  # MLflow tracking URI (an http(s) server, or a local store such as sqlite:///...)
-                   experiment_id: str,  # the run's experiment id
-                   run_id: str,  # the run's id
-                   ui: str = "http://127.0.0.1:5000",  # where `mlflow ui` serves a local store
-                  ) -> str:
-    "The web address of a run: on the tracking server itself, or on `mlflow ui` for a local store."
-    base = tracking_uri.rstrip("/") if tracking_uri.startswith(("http://", "https://")) else ui
-    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
-
 # %% ../nbs/07_flow.ipynb #001537d9
 def publish_artifacts(summary: dict,  # the flow's summary: metrics, run_id, mlflow_url, tracking_uri and registry (or None)
                      ) -> None:
     "Attach the metrics table, the MLflow run link and the promotion decision to the current Prefect flow run."
     from prefect.artifacts import create_table_artifact, create_link_artifact, create_markdown_artifact
-    from income_mlops.evaluate import metrics_table
     table = metrics_table(summary["metrics"]).reset_index().round(4).fillna("").to_dict("records")
     create_table_artifact(table, key="income-metrics",
                           description=f"Hold-out metrics of MLflow run {summary['run_id']}, next to the seed project's figures")
@@ -415,10 +251,6 @@ def publish_artifacts(summary: dict,  # the flow's summary: metrics, run_id, mlf
                                      key="income-promotion", description="Promotion decision")
 
 # %% ../nbs/07_flow.ipynb #5bc48253
-def _default_trials() -> int:
-    from income_mlops.model import DEFAULT_TRIALS
-    return DEFAULT_TRIALS
-
 @flow(name="train-income-model", flow_run_name="train-{data_source}-seed{seed}", log_prints=True, persist_result=False)
 def training_flow(trials: int | None = None,  # Optuna trials: the study's total (default `model.DEFAULT_TRIALS`)
                   timeout: float | None = None,  # seconds for tuning (default `model.DEFAULT_TIMEOUT`); 0 or less: no limit
@@ -434,15 +266,15 @@ def training_flow(trials: int | None = None,  # Optuna trials: the study's total
                   progress: bool = True,  # show the tuning progress bar
                  ) -> dict:
     "Train, evaluate, bundle, log and (optionally) register an income model; returns a summary of the run."
-    from income_mlops.model import DEFAULT_TIMEOUT
-    TIMINGS.clear(); TIMINGS["flow_start"] = time.perf_counter()
-    trials = _default_trials() if trials is None else trials
+    TIMINGS.clear()
+    TIMINGS["flow_start"] = time.perf_counter()
+    trials = DEFAULT_TRIALS if trials is None else trials
     timeout = DEFAULT_TIMEOUT if timeout is None else (None if timeout <= 0 else timeout)
     ws = workspace(home).ensure()
     home = str(ws.home)
     with TIMINGS.step("logging"): experiment_id = run_step("setup mlflow", setup_mlflow, experiment, ws)
-    raw, source, detail = run_step("load data", load_raw, data_source, home=home)
-    df = run_step("validate", validate, raw, source, detail, home=home)
+    df = run_step("load data", load_data, data_source, home=home)
+    source, detail = df.attrs["source"], df.attrs["source_detail"]
     train, test = run_step("split", split, df, seed, max_train_rows)
     study = run_step("tune", tune_step, train, trials, timeout, seed, study_name, home, progress)
     bundle = run_step("fit final", fit_step, train, study, seed, home,
@@ -461,7 +293,6 @@ def training_flow(trials: int | None = None,  # Optuna trials: the study's total
                           {"dataset": df, "train": train, "holdout": test}, tags)
     finally: shutil.rmtree(report_dir, ignore_errors=True)
     registry = run_step("register", register_step, logged, bundle, test, promotion_metric, min_delta) if to_registry else None
-    import mlflow
     summary = {**logged, "tracking_uri": mlflow.get_tracking_uri(), "experiment": experiment, "bundle_dir": str(bundle_dir),
                "metrics": bundle.metadata["metrics"], "threshold": bundle.threshold, "study": study.study_name,
                "optuna": bundle.metadata.get("study", {}),
@@ -474,7 +305,6 @@ def training_flow(trials: int | None = None,  # Optuna trials: the study's total
     return summary
 
 def _check_metric(metric: str) -> None:
-    from income_mlops.evaluate import METRICS
     if metric not in METRICS: raise ValueError(f"unknown promotion metric {metric!r}; choose one of {', '.join(METRICS)}")
 
 def _prefect_tags() -> dict:

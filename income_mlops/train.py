@@ -8,28 +8,18 @@ import argparse, math, os, sys, threading, time
 from pathlib import Path
 
 from .config import SEED, EXPERIMENT_NAME, MODEL_NAME
+from .registry import redact_uri
+from .utils import UsageError, command_parser, fail, one_line, positive_int
 
 _T0 = time.perf_counter()  # when this module was imported: the start of the command, for the time breakdown
 
 # %% auto #0
-__all__ = ['SOURCES', 'METRICS', 'PROG', 'UsageError', 'build_parser', 'parse_args', 'prewarm_prefect', 'quiet_tracebacks',
-           'time_breakdown', 'orchestration_share', 'render_summary', 'main']
+__all__ = ['SOURCES', 'METRICS', 'PROG', 'build_parser', 'parse_args', 'prewarm_prefect', 'quiet_tracebacks', 'time_breakdown',
+           'orchestration_share', 'render_summary', 'main']
 
 # %% ../nbs/07b_train.ipynb #88cae753
 SOURCES: tuple = ("auto", "uci", "cache", "bundled")  # named data sources; anything else must be an existing file
 METRICS: tuple = ("roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1", "log_loss", "brier")  # promotion metrics
-
-class UsageError(Exception):
-    "A bad command-line argument (exit status 2)."
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message): raise UsageError(message)
-
-def _positive_int(s: str) -> int:
-    try: v = int(s)
-    except ValueError: raise argparse.ArgumentTypeError(f"{s!r} is not a whole number") from None
-    if v < 1: raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
-    return v
 
 def _seed(s: str) -> int:
     try: v = int(s)
@@ -55,16 +45,16 @@ def _name(s: str) -> str:
 # %% ../nbs/07b_train.ipynb #99deed6d
 def build_parser() -> argparse.ArgumentParser:
     "The command-line parser of `python -m income_mlops.train`."
-    p = _Parser(prog="python -m income_mlops.train",
-                description="Train, evaluate and register the income model (a Prefect flow tracked in MLflow).")
-    p.add_argument("--trials", type=_positive_int, help="Optuna trials: the study's total; a rerun tops it up (default: 100)")
+    p = command_parser("python -m income_mlops.train",
+                       "Train, evaluate and register the income model (a Prefect flow tracked in MLflow).")
+    p.add_argument("--trials", type=positive_int, help="Optuna trials: the study's total; a rerun tops it up (default: 100)")
     p.add_argument("--timeout", type=_seconds, help="seconds for tuning, 0 for no limit (default: 180)")
     p.add_argument("--seed", type=_seed, default=SEED, help=f"split, sampler and XGBoost seed (default: {SEED})")
     p.add_argument("--data-source", type=_source, default="auto", help="auto | uci | cache | bundled | path of a CSV (default: auto)")
     p.add_argument("--experiment", type=_name, default=EXPERIMENT_NAME, help=f"MLflow experiment (default: {EXPERIMENT_NAME})")
     p.add_argument("--no-register", dest="register", action="store_false", help="log the run but do not register the model")
     p.add_argument("--promotion-metric", choices=METRICS, default="roc_auc", help="hold-out metric of the promotion gate")
-    p.add_argument("--max-train-rows", type=_positive_int, help="subsample the training part (quick experiments; hold-out unchanged)")
+    p.add_argument("--max-train-rows", type=positive_int, help="subsample the training part (quick experiments; hold-out unchanged)")
     p.add_argument("--study", type=_name, help="Optuna study name (default: derived from data, seed and search space)")
     p.add_argument("--home", help="workspace directory (default: $INCOME_MLOPS_HOME or ~/.income-mlops)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no tuning progress bar")
@@ -157,7 +147,7 @@ def render_summary(s: dict,  # the summary `training_flow` returns (metrics, thr
     for k, r in t.iterrows():
         seed = "" if r["seed"] != r["seed"] else f"{r['seed']:.3f}"
         out.append(f"  {k:<10} {r['ours']:>8.4f} {seed:>8}  {r['target']:<8} {r['meets target']}".rstrip())
-    reg, uri = s.get("registry"), s["tracking_uri"]
+    reg, uri = s.get("registry"), redact_uri(s["tracking_uri"])   # never a password on screen
     env = f"MLFLOW_TRACKING_URI={uri} "
     if reg:
         out.append(f"\nModel: {reg['name']} version {reg['version']} -> alias '{reg['alias']}' ({reg['reason']})")
@@ -179,47 +169,46 @@ def render_summary(s: dict,  # the summary `training_flow` returns (metrics, thr
 # %% ../nbs/07b_train.ipynb #2c8550ee
 PROG = "income-mlops-train"  # the program name in messages
 
-def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split()) or type(e).__name__
-
 def main(argv: list[str] | None = None,  # the arguments after the program name; None reads `sys.argv[1:]`
         ) -> int:
     "Run the training flow from the command line (or serve it on a schedule); returns the exit status."
     marks = {"start": _T0}
-    try: args = parse_args(argv)
+    try:
+        args = parse_args(argv)
     except UsageError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr); return 2
+        return fail(PROG, e)
     if args.serve and not os.environ.get("PREFECT_API_URL"):
-        print(f"{PROG}: error: --serve needs a Prefect server: run `uv run prefect server start` and set "
-              "PREFECT_API_URL=http://127.0.0.1:4200/api", file=sys.stderr); return 2
+        return fail(PROG, "--serve needs a Prefect server: run `uv run prefect server start` and set "
+                          "PREFECT_API_URL=http://127.0.0.1:4200/api")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")   # no telemetry calls (they fail offline, noisily)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     warm = None if args.serve else prewarm_prefect()
-    from income_mlops import flow as F   # Prefect, MLflow, pandas; the training libraries follow
-    import income_mlops.model, income_mlops.evaluate, income_mlops.pyfunc_model  # noqa: F401
+    from income_mlops import flow as F   # lazily: Prefect, MLflow and the training libraries load while the server warms up
     if not args.debug: quiet_tracebacks()
     marks["imports"] = time.perf_counter()
     if warm is not None:
         warm.join()
         if warm.error is not None:  # the flow call starts it again and reports a failure itself
-            print(f"{PROG}: note: Prefect's temporary server did not start in the background ({_one_line(warm.error)}); retrying",
+            print(f"{PROG}: note: Prefect's temporary server did not start in the background ({one_line(warm.error)}); retrying",
                   file=sys.stderr)
     marks["server"] = time.perf_counter()
     params = dict(trials=args.trials, timeout=args.timeout, seed=args.seed, data_source=args.data_source,
                   experiment=args.experiment, to_registry=args.register, promotion_metric=args.promotion_metric,
                   max_train_rows=args.max_train_rows, study_name=args.study, home=args.home, progress=args.progress)
     if args.serve:
-        try: F.check_cron(args.serve)
+        try:
+            F.check_cron(args.serve)
         except ValueError as e:
-            print(f"{PROG}: error: --serve: {e}", file=sys.stderr); return 2
+            return fail(PROG, f"--serve: {e}")
         F.serve_training(args.serve, **{k: v for k, v in params.items() if v is not None})
         return 0
     marks["call"] = time.perf_counter()
     try: summary = F.training_flow(**params)
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; the same command resumes the Optuna study", file=sys.stderr); return 130
+        print(f"{PROG}: interrupted; the same command resumes the Optuna study", file=sys.stderr)
+        return 130
     except Exception as e:  # StepFailed names the step; anything else (e.g. the Prefect server unreachable) gets one line too
-        print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr); return 1
+        return fail(PROG, e, 1)
     marks["end"] = time.perf_counter()
     marks["flow_start"], marks["flow_end"] = F.TIMINGS["flow_start"], F.TIMINGS["flow_end"]
     print(render_summary(summary, time_breakdown(marks, summary["timings"])))

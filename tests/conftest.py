@@ -1,4 +1,5 @@
-"""Session-wide set-up shared by every test: an isolated workspace, and one real Prefect server for all flow tests.
+"""Session-wide set-up shared by every test: an isolated workspace, one real Prefect server for all flow tests, and the
+`tools` fixture through which a test asks for a system tool (wrk, Chromium) it cannot run without.
 
 The Prefect 3 API server takes 35-45 s to start on a 2-core machine, so it is started once, in the background, when the session
 starts (unless `PREFECT_API_URL` already points at one), and every notebook and test that needs it waits on `prefect_api_url`.
@@ -6,9 +7,54 @@ starts (unless `PREFECT_API_URL` already points at one), and every notebook and 
 import os, shutil, socket, subprocess, sys, tempfile, time
 from pathlib import Path
 import pytest
+from tools.docs import CHROMIUM_INSTALL, find_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 _SERVER = {}
+REQUIRE_TOOLS = "INCOME_MLOPS_REQUIRE_TOOLS"   # =1 (CI sets it): a missing system tool fails its tests instead of skipping them
+INSTALL = {"wrk": "apt-get install wrk",      # the benchmark's load generator
+           "chromium": CHROMIUM_INSTALL}      # the docs' browser check
+
+
+class Tools:
+    """The one place that decides what a test does without a system tool (a key of INSTALL): skip with one line naming the
+    tool and how to install it, or, with INCOME_MLOPS_REQUIRE_TOOLS=1 (as `.ci/run` sets), fail, so CI never passes with a
+    check skipped."""
+
+    def find(self, name: str) -> str | None:
+        "Path of `name` (chromium: `$CHROMIUM` first, then the usual names), or None; fails if it is missing but required."
+        path = _which(name)
+        if path is None and os.environ.get(REQUIRE_TOOLS) == "1":
+            pytest.fail(f"{self.reason(name)} ({REQUIRE_TOOLS}=1)", pytrace=False)
+        return path
+
+    def require(self, name: str) -> str:
+        "Path of `name`; skips the calling test with `reason(name)` if it is missing (fails if required)."
+        path = self.find(name)
+        if path is None:
+            pytest.skip(self.reason(name))
+        return path
+
+    @staticmethod
+    def reason(*names: str) -> str:
+        "The one line saying which tools are missing and how to install them."
+        return "; ".join(f"{n} not found: {INSTALL[n]}" for n in names)
+
+
+def _which(name: str) -> str | None:
+    if name != "chromium":
+        return shutil.which(name)
+    try:
+        return find_chromium()
+    except FileNotFoundError:
+        return None
+
+
+@pytest.fixture(scope="session")
+def tools() -> Tools:
+    "How a test asks for a system tool: `tools.require(\"wrk\")` returns its path or skips; `tools.find` returns None instead."
+    return Tools()
+
 
 def _free_port() -> int:
     with socket.socket() as s:

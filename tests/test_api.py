@@ -370,7 +370,7 @@ def test_startup_refuses_unregistered_model(tmp_path):
 def test_serves_registry_champion(small_bundle, tmp_path):
     "Log the bundle as the flow does (pyfunc with the bundle as an artifact), register it as champion, serve the default."
     import mlflow
-    from income_mlops.flow import log_pyfunc
+    from income_mlops.registry import log_pyfunc
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
     try:
@@ -389,6 +389,54 @@ def test_serves_registry_champion(small_bundle, tmp_path):
         assert p["model_version"] == str(mv.version)
         assert p["probability"] == pytest.approx(float(small_bundle.bundle.predict_proba_records([EXAMPLE_RECORD])[0]), abs=2e-6)
     finally: s.stop()
+
+
+# ---------------------------------------------------------------------------------------------------------------- imports
+NOT_SERVED_WITH = ("prefect", "optuna", "sklearn", "seaborn", "matplotlib")
+COMPILED_NOT_SERVED_WITH = re.compile(r"/(sklearn|scikit_learn\.libs|matplotlib|seaborn|optuna|prefect)/")
+
+
+def imported_packages(text: str) -> set[str]:
+    """The top-level packages of the modules that `python -v` says were loaded in `text` (its `import 'NAME' # <loader>`
+    lines, one per module a process loads). An import refused because `sys.modules` holds None (how the server hides
+    scikit-learn from xgboost) loads nothing and prints no such line."""
+    return {m.group(1).split(".")[0] for m in re.finditer(r"^import '([\w.]+)' # <", text, re.M)}
+
+
+def mapped_files(pid: int) -> set[str]:
+    "The files mapped into process `pid`'s memory: its executable and every shared library and compiled extension loaded."
+    rows = (line.split(None, 5) for line in Path(f"/proc/{pid}/maps").read_text().splitlines())
+    return {r[5] for r in rows if len(r) == 6 and r[5].startswith("/")}
+
+
+def test_serving_imports_only_what_it_serves_with(small_bundle, tmp_path):
+    """After serving predictions, neither the gunicorn master nor any worker has imported prefect, optuna, scikit-learn,
+    seaborn or matplotlib. Two witnesses of a real server: `PYTHONVERBOSE=1` (python -v) makes every process -- the
+    master and, after the fork, each worker -- write a line to stderr for each module it loads; and /proc/PID/maps of the master and of each worker lists every compiled extension it has loaded."""
+    s = Server(tmp_path, "--model", small_bundle.path, "--workers", 2, "--predictions-url", f"sqlite:///{tmp_path / 'p.db'}",
+               env={"PYTHONVERBOSE": "1"}, name="imports").wait_ready()
+    try:
+        for k in range(40):   # single records, a batch and explanations, over fresh connections: both workers serve
+            r = requests.post(s.url("/predict?explain=true" if k % 3 else "/predict"),
+                              json={"records": [EXAMPLE_RECORD] * 3} if k % 2 else EXAMPLE_RECORD, timeout=10)
+            assert r.status_code == 200, r.text
+        assert requests.get(s.url("/model_info"), timeout=10).status_code == 200
+        assert requests.get(s.url("/metrics"), timeout=10).status_code == 200
+        log = s.log                    # read while serving: the master imports more once it is told to stop
+        procs = {"master": s.proc.pid, **{f"worker {p}": p for p in worker_pids(s.proc.pid)}}
+        maps = {name: mapped_files(pid) for name, pid in procs.items()}
+    finally: s.stop()
+    assert len(procs) == 3, procs
+    before_fork, _, after_fork = log.partition("Booting worker with pid")
+    # the witnesses see what they should: xgboost and flask imported (by the master), modules first imported after the
+    # fork (by the workers: the prediction log's SQLite driver), and xgboost's library mapped in every process
+    assert {"xgboost", "flask", "gunicorn"} <= imported_packages(before_fork), sorted(imported_packages(before_fork))
+    assert "sqlite3" in imported_packages(after_fork), sorted(imported_packages(after_fork))
+    for name, files in maps.items():
+        assert any("libxgboost" in f for f in files), f"{name}: xgboost's library not mapped"
+    assert not imported_packages(log) & set(NOT_SERVED_WITH), sorted(imported_packages(log) & set(NOT_SERVED_WITH))
+    for name, files in maps.items():
+        assert not [f for f in files if COMPILED_NOT_SERVED_WITH.search(f)], (name, sorted(files))
 
 
 # ---------------------------------------------------------------------------------------------------------------- schemathesis

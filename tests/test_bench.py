@@ -4,14 +4,13 @@ It trains a model through the real train command (on the session's shared Prefec
 `mlflow models serve`, drives both with wrk, and prints the report. No figure is asserted: timings are never tested, only that every
 table is produced from real measurements.
 """
-import os, re, shutil, subprocess, sys
+import re, subprocess, sys
 from pathlib import Path
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-def test_bench_quick(prefect_api_url, tmp_path):
-    if not shutil.which("wrk"): pytest.fail("wrk is not installed (apt-get install wrk; .ci/apt-packages lists it)")
+def test_bench_quick(tools, prefect_api_url, tmp_path):
+    tools.require("wrk")
     out = tmp_path / "bench.md"
     r = subprocess.run([sys.executable, "-m", "income_mlops.bench", "--quick", "--out", str(out)], cwd=ROOT,
                        capture_output=True, text=True, timeout=900)

@@ -14,7 +14,7 @@ import pytest
 PKG = Path(__file__).resolve().parents[1] / "income_mlops"
 BASE = {"config", "utils"}
 CORE = {"data", "features", "model", "evaluate", "bundle", "store", "eda", "pyfunc_model"}
-TOOLING = {"bench", "testing", "docs"}
+TOOLING = {"bench", "testing"}
 RANK = {"base": 0, "core": 1, "registry": 2, "outer": 3, "tooling": 4}
 
 
@@ -90,3 +90,21 @@ def test_the_check_sees_imports_inside_functions(tmp_path):
         "api -> monitor: outer modules (api, monitor) never import each other",
         "monitor -> api: outer modules (monitor, api) never import each other",
         "store -> registry: core imports the higher layer registry"]
+
+
+def absolute_imports(node) -> list[str]:
+    "The modules an `import` or absolute `from ... import` statement names; [] for any other node."
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    if isinstance(node, ast.ImportFrom) and not node.level:
+        return [node.module or ""]
+    return []
+
+
+def test_no_module_imports_repository_tools():
+    "The repository's `tools/` (the docs builder, the serving comparison) is developer tooling: the package never imports it."
+    bad = []
+    for path in sorted(PKG.glob("*.py")):
+        names = [n for node in ast.walk(ast.parse(path.read_text())) for n in absolute_imports(node)]
+        bad += [f"{path.stem} -> {n}" for n in names if n.split(".")[0] == "tools"]
+    assert not bad, f"package modules importing tools/: {bad}"

@@ -14,7 +14,8 @@ import pytest
 from income_mlops.config import workspace
 from income_mlops.data import load_adult, split_data
 from income_mlops.store import PredictionLog
-from income_mlops.monitor import simulate_drift, to_records, latest_status
+from income_mlops.monitor_stats import simulate_drift, to_records
+from income_mlops.store import latest_status
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,7 +44,7 @@ def monitor(*args, env=None, home=None):
 def one_line_error(r, code, text):
     assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
     assert "Traceback" not in r.stderr and "Traceback" not in r.stdout, r.stderr
-    lines = [l for l in r.stderr.splitlines() if l.startswith("income-mlops-monitor:")]
+    lines = [l for l in r.stderr.splitlines() if l.startswith("income-mlops-monitor: error: ")]
     assert len(lines) == 1 and text in lines[0], r.stderr
 
 
@@ -74,8 +75,27 @@ def test_cli_empty_window(logs, tmp_path):
 
 def test_cli_bad_arguments(logs, tmp_path):
     one_line_error(monitor("--predictions-url", logs["held_out"], "--since", "soon", home=tmp_path), 2, "cannot read 'soon' as a time")
-    r = monitor("--alpha", "lots", home=tmp_path)
-    assert r.returncode == 2 and "invalid float value: 'lots'" in r.stderr and "Traceback" not in r.stderr
+    one_line_error(monitor("--alpha", "lots", home=tmp_path), 2, "argument --alpha: invalid float value: 'lots'")
+    one_line_error(monitor("--window", "0", home=tmp_path), 2, "argument --window: must be at least 1")
+    one_line_error(monitor("--model", str(tmp_path / "no-model"), "--predictions-url", logs["held_out"], home=tmp_path), 2,
+                   "cannot load the model")
+
+
+def test_cli_verdict_survives_a_failed_report(logs, tmp_path):
+    "A drifted window still exits 1 when the report cannot be written (here: a file where reports/ should be)."
+    (tmp_path / "reports").write_text("not a directory")
+    r = monitor("--predictions-url", logs["drifted"], "--no-mlflow", home=tmp_path)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "status: DRIFT" in r.stdout and "WARNING: report not written" in r.stdout and "Traceback" not in r.stderr
+
+
+def test_cli_verdict_survives_mlflow_down(logs, tmp_path):
+    "A drifted window still exits 1 when the MLflow tracking server cannot be reached; the report is written."
+    env = {"MLFLOW_TRACKING_URI": "http://127.0.0.1:9", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
+    r = monitor("--predictions-url", logs["drifted"], home=tmp_path, env=env)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "WARNING: not logged to MLflow" in r.stdout and "Traceback" not in r.stderr, r.stdout
+    assert latest_status(workspace(tmp_path))["status"] == "drift"
 
 
 def test_flow_and_schedule(logs, tmp_path, prefect_api_url):

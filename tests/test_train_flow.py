@@ -152,7 +152,7 @@ def test_bad_data_fails_in_one_line_and_registers_nothing(registry, tmp_path, pr
     r = train(home, prefect_api_url, "--trials", "1", "--data-source", str(tmp_path / "bad.csv"))
     assert r.returncode == 1, (r.returncode, r.stdout[-2000:], r.stderr[-3000:])
     last = r.stderr.strip().splitlines()[-1]
-    assert last.startswith("income-mlops-train: error: step 'validate' failed: DataError: schema validation failed"), last
+    assert last.startswith("income-mlops-train: error: step 'load data' failed: DataError: schema validation failed"), last
     assert "Martian" in last
     assert "Traceback" not in r.stdout + r.stderr
     assert _n_versions(home) == before
