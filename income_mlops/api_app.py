@@ -19,6 +19,7 @@ from .config import EXAMPLE_RECORD, FEATURES, LABELS
 from .api_schema import (ApiError, MAX_BODY, MAX_EXPLAIN, MAX_RECORDS, batch_model, parse_explain_args,
                                      parse_predict_body)
 from .api_openapi import CONFIDENCE_DEFINITION, example_request, openapi_document
+from .api_page import PAGE_ENDPOINTS, bp as page_bp
 from .api_scoring import ServingModel
 from .store import latest_status
 
@@ -100,7 +101,7 @@ class ApiState:
 
 # %% ../nbs/09d_api_app.ipynb #ff847cbb
 bp = Blueprint("api", __name__)  # the service's routes, hooks and error handlers; `create_app` registers it on an app
-PUBLIC_ENDPOINTS: frozenset = frozenset({"api.health", "api.openapi", "static"})  # endpoints that need no token
+PUBLIC_ENDPOINTS: frozenset = frozenset({"api.health", "api.openapi", "static"}) | PAGE_ENDPOINTS  # endpoints that need no token
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 def _state() -> ApiState:
@@ -303,4 +304,5 @@ def create_app(bundle=None, # a loaded `ModelBundle` or `ServingModel`; None: no
                                               max_records=max_records, max_body=max_body, max_explain=max_explain,
                                               prediction_log=prediction_log)
     app.register_blueprint(bp)
+    app.register_blueprint(page_bp)   # the pages for people (api_page): routes only, no hooks
     return app

@@ -397,7 +397,7 @@ def run_benchmarks(quick: bool = False, # tiny budgets (a smoke run, not figures
     runs = runs or (1 if quick else 3)
     train_runs = train_runs or (1 if quick else 3)
     duration = duration or (2 if quick else 10)
-    train_args = ["--trials", "3", "--timeout", "60"] if quick else []
+    train_args = ["--trials", "3", "--folds", "2", "--timeout", "60"] if quick else []
     base = Path(home or tempfile.mkdtemp(prefix="income-mlops-bench-"))
     homes = [base / f"train{i}" for i in range(train_runs)]
     train = [run_train(h, train_args) for h in homes]

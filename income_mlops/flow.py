@@ -11,10 +11,10 @@ import mlflow
 import pandas as pd
 
 import income_mlops
-from .config import SEED, TEST_SIZE, VALID_SIZE, TARGET, MODEL_NAME, EXPERIMENT_NAME, workspace
+from .config import SEED, TEST_SIZE, TARGET, MODEL_NAME, EXPERIMENT_NAME, workspace
 from .data import load_adult, dataset_digest, split_data
 from .evaluate import METRICS, metrics_table, write_report
-from .model import DEFAULT_TIMEOUT, DEFAULT_TRIALS, FINISHED, study_summary, train_model, tune, validation_split
+from .model import DEFAULT_FOLDS, DEFAULT_TIMEOUT, DEFAULT_TRIALS, FINISHED, study_summary, train_model, tune
 from .registry import log_pyfunc, mlflow_run_url, register_model, setup_mlflow
 from .utils import one_line
 
@@ -109,33 +109,34 @@ def split(df: pd.DataFrame,  # the validated Adult rows
 
 # %% ../nbs/07_flow.ipynb #4ca65a6f
 @_task("tune")
-def tune_step(train: pd.DataFrame,  # the training part; split again here into fit and validation parts
+def tune_step(train: pd.DataFrame,  # the training part; the cross-validation folds are drawn inside it
               trials: int,  # the study's total number of trials; a resumed study runs only the missing ones
               timeout: float | None,  # seconds for this tuning session; None: no limit
-              seed: int,  # seed of the validation split, the sampler and XGBoost
-              study_name: str | None = None,  # Optuna study name; default derived from data, seed and search space
+              seed: int,  # seed of the folds, the sampler and XGBoost
+              study_name: str | None = None,  # Optuna study name; default derived from data, k, seed and search space
               home: str | None = None,  # workspace directory whose Optuna storage holds the study
               progress: bool = True,  # show Optuna's progress bar
+              folds: int = DEFAULT_FOLDS,  # k of the cross-validation (small budgets: 2)
              ):
-    "Create or resume the Optuna study for `train` and run the trials still missing; returns the study."
+    "Create or resume the cross-validated Optuna study for `train` and run the trials still missing; returns the study."
     with TIMINGS.step("tuning"):
-        fit, valid = validation_split(train, VALID_SIZE, seed)
-        return tune(fit, valid, n_trials=trials, timeout=timeout, seed=seed, storage=workspace(home).ensure().optuna_storage,
-                    study_name=study_name, show_progress_bar=progress)
+        return tune(train, n_trials=trials, timeout=timeout, seed=seed, storage=workspace(home).ensure().optuna_storage,
+                    study_name=study_name, show_progress_bar=progress, folds=folds)
 
 # %% ../nbs/07_flow.ipynb #be5c6b30
 @_task("fit final")
 def fit_step(train: pd.DataFrame,  # the training part (the same rows `tune_step` saw)
              study,  # the tuned `optuna.Study`, reloaded by name from the workspace's storage
-             seed: int,  # seed of the validation split and XGBoost
+             seed: int,  # seed of the folds and XGBoost (the one `tune_step` used)
              home: str | None = None,  # workspace directory whose Optuna storage holds the study
              metadata: dict | None = None,  # extra entries for the bundle's metadata (data source, digest)
+             folds: int = DEFAULT_FOLDS,  # k of the cross-validation (the one `tune_step` used)
             ):
-    "Refit the study's best parameters on `train`, choose the threshold on validation data; returns the `ModelBundle`."
+    "Build the final model from the study's best trial, threshold it on out-of-fold predictions; returns the `ModelBundle`."
     with TIMINGS.step("fit"):
         done = len(study.get_trials(deepcopy=False, states=FINISHED))
         bundle, _ = train_model(train, n_trials=done, timeout=None, seed=seed, storage=workspace(home).ensure().optuna_storage,
-                                study_name=study.study_name, show_progress_bar=False, metadata=metadata)
+                                study_name=study.study_name, show_progress_bar=False, metadata=metadata, folds=folds)
         return bundle
 
 # %% ../nbs/07_flow.ipynb #2fe3b06b
@@ -147,7 +148,8 @@ def evaluate_step(bundle,  # the fitted `ModelBundle`; its metadata gets the hea
     "Write the hold-out report of `bundle` (metrics, slices, figures, model card) to `report_dir`; store the metrics in the bundle."
     with TIMINGS.step("evaluate"):
         rep = write_report(bundle, test, report_dir)
-        bundle.metadata["metrics"] = {k: float(rep["metrics"][k]) for k in METRICS}
+        bundle.metadata["metrics"] = {**{k: float(rep["metrics"][k]) for k in METRICS},
+                                      "intervals": rep["metrics"].get("intervals", {})}
         return rep
 
 # %% ../nbs/07_flow.ipynb #087129f9
@@ -264,11 +266,13 @@ def training_flow(trials: int | None = None,  # Optuna trials: the study's total
                   study_name: str | None = None,  # Optuna study (default: derived from data, seed and search space)
                   home: str | None = None,  # workspace directory
                   progress: bool = True,  # show the tuning progress bar
+                  folds: int | None = None,  # k of the cross-validation (default `model.DEFAULT_FOLDS`; 2 for small budgets)
                  ) -> dict:
     "Train, evaluate, bundle, log and (optionally) register an income model; returns a summary of the run."
     TIMINGS.clear()
     TIMINGS["flow_start"] = time.perf_counter()
     trials = DEFAULT_TRIALS if trials is None else trials
+    folds = DEFAULT_FOLDS if folds is None else folds
     timeout = DEFAULT_TIMEOUT if timeout is None else (None if timeout <= 0 else timeout)
     ws = workspace(home).ensure()
     home = str(ws.home)
@@ -276,14 +280,14 @@ def training_flow(trials: int | None = None,  # Optuna trials: the study's total
     df = run_step("load data", load_data, data_source, home=home)
     source, detail = df.attrs["source"], df.attrs["source_detail"]
     train, test = run_step("split", split, df, seed, max_train_rows)
-    study = run_step("tune", tune_step, train, trials, timeout, seed, study_name, home, progress)
+    study = run_step("tune", tune_step, train, trials, timeout, seed, study_name, home, progress, folds)
     bundle = run_step("fit final", fit_step, train, study, seed, home,
-                      {"data_source": source, "data_source_detail": detail, "data_digest": df.attrs["digest"]})
+                      {"data_source": source, "data_source_detail": detail, "data_digest": df.attrs["digest"]}, folds)
     if to_registry: run_step("check arguments", _check_metric, promotion_metric)
     report_dir = Path(tempfile.mkdtemp(prefix="income-report-"))
     report = run_step("evaluate", evaluate_step, bundle, test, report_dir)
     bundle_dir = run_step("bundle", bundle_step, bundle, home)
-    params = {"trials": trials, "timeout": timeout, "seed": seed, "data_source": data_source, "max_train_rows": max_train_rows,
+    params = {"trials": trials, "folds": folds, "timeout": timeout, "seed": seed, "data_source": data_source, "max_train_rows": max_train_rows,
               "study_name": study.study_name, "promotion_metric": promotion_metric, "train_rows": len(train),
               "holdout_rows": len(test)}
     tags = {**code_version(), "data.source": source, "data.source_detail": detail, "data.digest": df.attrs["digest"],

@@ -47,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     "The command-line parser of `python -m income_mlops.train`."
     p = command_parser("python -m income_mlops.train",
                        "Train, evaluate and register the income model (a Prefect flow tracked in MLflow).")
-    p.add_argument("--trials", type=positive_int, help="Optuna trials: the study's total; a rerun tops it up (default: 100)")
+    p.add_argument("--trials", type=positive_int, help="Optuna trials: the study's total; a rerun tops it up (default: 20)")
+    p.add_argument("--folds", type=positive_int,
+                   help="k of the cross-validated search (default: 5; 2 for quick runs; 1: one 80/20 validation split)")
     p.add_argument("--timeout", type=_seconds, help="seconds for tuning, 0 for no limit (default: 180)")
     p.add_argument("--seed", type=_seed, default=SEED, help=f"split, sampler and XGBoost seed (default: {SEED})")
     p.add_argument("--data-source", type=_source, default="auto", help="auto | uci | cache | bundled | path of a CSV (default: auto)")
@@ -142,11 +144,15 @@ def render_summary(s: dict,  # the summary `training_flow` returns (metrics, thr
     "The end-of-run summary: metrics, registry decision, where the MLflow UI is, how to serve, where the time went."
     from income_mlops.evaluate import metrics_table
     t = metrics_table(s["metrics"])
-    out = [f"\nHold-out metrics (threshold {s['threshold']:.4f}, chosen on validation data; seed = the seed project's figures)",
-           f"  {'metric':<10} {'ours':>8} {'seed':>8}  {'target':<8} meets"]
+    iv = t["95% interval"] if "95% interval" in t else None   # bundles evaluated without intervals have no such column
+    out = [f"\nHold-out metrics (out-of-fold threshold {s['threshold']:.4f}; 95% bootstrap interval; "
+           "seed = the seed project's figures)",
+           f"  {'metric':<21} {'ours':>8} {'95% interval':<18} {'seed':>8}  {'target':<8} meets"]
     for k, r in t.iterrows():
+        if r["ours"] != r["ours"]: continue   # NaN: a metric this run's bundle does not have
         seed = "" if r["seed"] != r["seed"] else f"{r['seed']:.3f}"
-        out.append(f"  {k:<10} {r['ours']:>8.4f} {seed:>8}  {r['target']:<8} {r['meets target']}".rstrip())
+        interval = "" if iv is None else iv[k]
+        out.append(f"  {k:<21} {r['ours']:>8.4f} {interval:<18} {seed:>8}  {r['target']:<8} {r['meets target']}".rstrip())
     reg, uri = s.get("registry"), redact_uri(s["tracking_uri"])   # never a password on screen
     env = f"MLFLOW_TRACKING_URI={uri} "
     if reg:
@@ -192,7 +198,7 @@ def main(argv: list[str] | None = None,  # the arguments after the program name;
             print(f"{PROG}: note: Prefect's temporary server did not start in the background ({one_line(warm.error)}); retrying",
                   file=sys.stderr)
     marks["server"] = time.perf_counter()
-    params = dict(trials=args.trials, timeout=args.timeout, seed=args.seed, data_source=args.data_source,
+    params = dict(trials=args.trials, folds=args.folds, timeout=args.timeout, seed=args.seed, data_source=args.data_source,
                   experiment=args.experiment, to_registry=args.register, promotion_metric=args.promotion_metric,
                   max_train_rows=args.max_train_rows, study_name=args.study, home=args.home, progress=args.progress)
     if args.serve:

@@ -113,14 +113,14 @@ def prefect_api_url():
 
 @pytest.fixture(scope="session")
 def small_bundle(tmp_path_factory):
-    """A real `ModelBundle` trained by the project's own code on a small budget (10,000 training rows, 2 Optuna trials) and
+    """A real `ModelBundle` trained by the project's own code on a small budget (10,000 training rows, 2 Optuna trials, 2 folds) and
     saved to a temp dir. Returns a namespace: bundle, path (the saved bundle directory), train and test (the full split)."""
     from types import SimpleNamespace
     from income_mlops.data import load_adult, split_data
     from income_mlops.model import train_model
     train, test = split_data(load_adult("bundled"))
     d = tmp_path_factory.mktemp("small-bundle")
-    bundle, _ = train_model(train.sample(10_000, random_state=0), n_trials=2, timeout=120,
+    bundle, _ = train_model(train.sample(10_000, random_state=0), n_trials=2, folds=2, timeout=120,
                             storage=f"sqlite:///{d / 'optuna.db'}", show_progress_bar=False)
     path = bundle.save(d / "bundle")
     return SimpleNamespace(bundle=bundle, path=path, train=train, test=test)

@@ -66,8 +66,8 @@ def _free_port() -> int:
 def registry(tmp_path_factory, prefect_api_url):
     "A workspace where a first small run registered the champion and a deliberately worse one (300 rows, 1 trial) followed."
     home = tmp_path_factory.mktemp("registry")
-    first = _ok(train(home, prefect_api_url, "--trials", "2", "--timeout", "0", "--max-train-rows", "3000", "--data-source", "bundled"))
-    worse = _ok(train(home, prefect_api_url, "--trials", "1", "--timeout", "0", "--max-train-rows", "300", "--data-source", "bundled"))
+    first = _ok(train(home, prefect_api_url, "--trials", "2", "--folds", "2", "--timeout", "0", "--max-train-rows", "3000", "--data-source", "bundled"))
+    worse = _ok(train(home, prefect_api_url, "--trials", "1", "--folds", "2", "--timeout", "0", "--max-train-rows", "300", "--data-source", "bundled"))
     return home, first, worse
 
 
@@ -200,7 +200,7 @@ def test_killed_run_resumes_its_study(tmp_path, prefect_api_url):
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     home, storage = tmp_path / "ws", f"sqlite:///{tmp_path / 'ws' / 'optuna.db'}"
-    args = ["--trials", "6", "--timeout", "0", "--max-train-rows", "2000", "--data-source", "bundled", "--no-register"]
+    args = ["--trials", "6", "--folds", "2", "--timeout", "0", "--max-train-rows", "2000", "--data-source", "bundled", "--no-register"]
     cmd = [sys.executable, "-m", "income_mlops.train", "--no-progress", *args]
     log = open(tmp_path / "killed-run.log", "w")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(home, prefect_api_url), stdout=log, stderr=subprocess.STDOUT,
@@ -234,7 +234,7 @@ def test_serve_creates_a_cron_deployment(tmp_path, prefect_api_url):
     old = requests.post(f"{prefect_api_url}/deployments/filter",
                         json={"deployments": {"name": {"any_": ["scheduled-retraining"]}}}, timeout=10).json()
     for d in old: requests.delete(f"{prefect_api_url}/deployments/{d['id']}", timeout=10)  # only a fresh one counts
-    proc = subprocess.Popen([sys.executable, "-m", "income_mlops.train", "--serve", cron, "--trials", "2", "--data-source", "bundled"],
+    proc = subprocess.Popen([sys.executable, "-m", "income_mlops.train", "--serve", cron, "--trials", "2", "--folds", "2", "--data-source", "bundled"],
                             cwd=ROOT, env=_env(tmp_path, prefect_api_url), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
     try:

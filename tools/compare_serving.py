@@ -29,7 +29,7 @@ def small_bundle(dest: Path) -> Path:
     from income_mlops.data import load_adult, split_data
     from income_mlops.model import train_model
     train, _ = split_data(load_adult("bundled"))
-    bundle, _ = train_model(train.sample(10_000, random_state=0), n_trials=2, timeout=120,
+    bundle, _ = train_model(train.sample(10_000, random_state=0), n_trials=2, folds=2, timeout=120,
                             storage=f"sqlite:///{dest / 'optuna.db'}", show_progress_bar=False)
     return bundle.save(dest / "bundle")
 
