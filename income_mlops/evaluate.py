@@ -391,7 +391,9 @@ def model_card(bundle: ModelBundle,  # the model
            "kept as missing; XGBoost learns where to send them.", "",
            "## Split and protocol", "",
            f"Stratified split, seed {md.get('seed')}: {1 - TEST_SIZE:.0%} training ({split.get('train_rows', 'n/a')} rows), "
-           f"{TEST_SIZE:.0%} hold-out ({metrics.get('n')} rows) used only for this report. Inside the training part, "
+           f"{TEST_SIZE:.0%} hold-out ({metrics.get('n')} rows), never used for tuning, early stopping or the threshold: "
+           "it gives this report, and the promotion gate scores the new model and the current champion on it before "
+           "moving the `champion` alias. Inside the training part, "
            f"stratified {split.get('folds', 'n/a')}-fold cross-validation: every trial is scored by its mean over the folds "
            "(each booster early-stopped on its own validation fold), and the out-of-fold predictions choose the threshold. "
            f"Final model: {md.get('final_model', 'n/a')} of the best trial's fold boosters.", "",
