@@ -8,6 +8,8 @@ import json, os, re, signal, shutil, socket, statistics, subprocess, sys, tempfi
 from dataclasses import dataclass
 from pathlib import Path
 
+from .utils import UsageError, command_parser, fail, positive_int
+
 # %% auto #0
 __all__ = ['Stat', 'summarize', 'time_runs', 'wrk_path', 'parse_wrk', 'run_wrk', 'free_port', 'rss_mb', 'Server', 'paired_runs',
            'bench_inprocess', 'bench_request_cpu', 'request_cpu_table', 'bench_data', 'data_table', 'parse_breakdown',
@@ -423,18 +425,18 @@ def run_benchmarks(quick: bool = False, # tiny budgets (a smoke run, not figures
 def main(argv: list[str] | None = None, # command-line arguments (default `sys.argv[1:]`)
         ) -> int:
     "`python -m income_mlops.bench [--quick] [--out FILE] [--workers N] [--runs N] [--train-runs N] [--duration S]`"
-    import argparse
-    p = argparse.ArgumentParser(prog="income-mlops-bench", description="Benchmark serving (ours vs mlflow models serve) and training.")
+    p = command_parser("income-mlops-bench", "Benchmark serving (ours vs mlflow models serve) and training.")
     p.add_argument("--quick", action="store_true", help="tiny budgets: a smoke run, not figures to quote")
     p.add_argument("--out", default=None, help="also write the Markdown report here (default: nbs/benchmarks.md in a checkout)")
-    p.add_argument("--workers", type=int, default=2, help="worker processes per server (default 2)")
-    p.add_argument("--runs", type=int, default=None, help="rounds per serving figure (default 3)")
-    p.add_argument("--train-runs", type=int, default=None, help="training runs (default 3)")
+    p.add_argument("--workers", type=positive_int, default=2, help="worker processes per server (default 2)")
+    p.add_argument("--runs", type=positive_int, default=None, help="rounds per serving figure (default 3)")
+    p.add_argument("--train-runs", type=positive_int, default=None, help="training runs (default 3)")
     p.add_argument("--duration", type=float, default=None, help="seconds per wrk load (default 10)")
-    a = p.parse_args(argv)
+    try: a = p.parse_args(argv)
+    except UsageError as e: return fail("income-mlops-bench", e)
     try: md = run_benchmarks(a.quick, a.workers, a.runs, a.train_runs, a.duration)
     except (RuntimeError, OSError, subprocess.SubprocessError) as e:
-        print(f"income-mlops-bench: error: {' '.join(str(e).split())[:2000]}", file=sys.stderr); return 1
+        return fail("income-mlops-bench", str(e)[:2000], 1)
     print(md)
     out = a.out or (str(Path.cwd() / "nbs" / "benchmarks.md") if (Path.cwd() / "nbs").is_dir() and not a.quick else None)
     if out: Path(out).write_text(md); print(f"written to {out}", file=sys.stderr)

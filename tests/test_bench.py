@@ -24,4 +24,4 @@ def test_bench_quick(tools, prefect_api_url, tmp_path):
 
 def test_bench_bad_args():
     r = subprocess.run([sys.executable, "-m", "income_mlops.bench", "--workers", "many"], cwd=ROOT, capture_output=True, text=True)
-    assert r.returncode == 2 and "invalid int value" in r.stderr
+    assert r.returncode == 2 and r.stderr == "income-mlops-bench: error: argument --workers: 'many' is not a whole number\n", r.stderr
