@@ -160,7 +160,7 @@ def test_model_panel_shows_the_served_model_and_the_monitor(page, server):
     assert "Trained on 10,000 rows" in page.locator("#model-card pre").inner_text()
     assert page.locator("#monitoring-verdict").inner_text() == "drift"
     assert "age drifted (PSI 0.31)" in page.locator("#monitoring-details").inner_text()
-    assert page.locator("#monitoring-report").get_attribute("href").endswith("/reports/drift.html")
+    assert page.locator("#monitoring-report").inner_text() == "drift.html"   # named, without the server's path
 
 
 def test_phone_width(chromium, server, shots):

@@ -154,10 +154,6 @@
     showMonitoring(info.monitoring || {});
   }
 
-  function reportHref(path) {
-    if (/^https?:\/\//.test(path)) return path;
-    return "file://" + (path.charAt(0) === "/" ? "" : "/") + path;
-  }
 
   function showMonitoring(m) {
     var verdict = document.getElementById("monitoring-verdict"), ul = document.getElementById("monitoring-details");
@@ -174,8 +170,12 @@
       ul.appendChild(el("li", "positive rate " + fmt(m.positive_rate) + " (reference " + fmt(m.positive_rate_reference) + ")"));
     }
     if (m.report) {
+      // The API names a report file without its server path (no paths leave the server); a URL becomes a link.
       var li = el("li", "report: ");
-      li.appendChild(el("a", m.report, {href: reportHref(m.report), id: "monitoring-report"}));
+      var isUrl = /^https?:\/\//.test(m.report);
+      li.appendChild(isUrl ? el("a", m.report, {href: m.report, id: "monitoring-report"})
+                           : el("code", m.report, {id: "monitoring-report"}));
+      if (!isUrl) li.appendChild(document.createTextNode(" (in the monitor's reports directory)"));
       ul.appendChild(li);
     }
   }
