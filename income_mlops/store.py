@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_store.ipynb #184ab7c1
 from __future__ import annotations
-import json, logging, os, queue, re, threading, time, datetime as dt
+import json, logging, os, queue, re, threading, time, weakref, datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -96,6 +96,20 @@ def check_queue_bound(max_batch: int,  # the largest batch the caller records in
 
 # %% ../nbs/08_store.ipynb #d41ed976
 _STOP = object()  # sentinel that tells the writer thread to finish
+_LIVE = weakref.WeakSet()  # every PredictionLog of this process, for the fork hooks
+_HELD: list = []  # the database locks taken before a fork, given back after it
+
+def _quiesce_for_fork():
+    "Before `fork`: wait until no writer is inside a database call, and keep them out until the fork is done."
+    _HELD[:] = [pl._io for pl in list(_LIVE)]
+    for lock in _HELD: lock.acquire()
+
+def _resume_after_fork():
+    "After `fork`, in the parent and in the child: let the writers call the database again."
+    for lock in _HELD: lock.release()
+    _HELD.clear()
+
+os.register_at_fork(before=_quiesce_for_fork, after_in_parent=_resume_after_fork, after_in_child=_resume_after_fork)
 
 class PredictionLog:
     "Append-only log of served predictions: `record()` queues (never blocks or raises), one writer thread inserts in batches."
@@ -113,6 +127,8 @@ class PredictionLog:
         self.warn_every = warn_every
         self.table = predictions_table()
         self.engine = make_engine(self.url)
+        self._io = threading.Lock()   # held around every database call, so that a fork never lands inside one
+        _LIVE.add(self)
         self._create_table()
         self._reset()
 
@@ -125,7 +141,9 @@ class PredictionLog:
 
     def _create_table(self):
         for attempt in range(5):  # several processes may race to create the table: the loser finds it there next time
-            try: self.table.metadata.create_all(self.engine, checkfirst=True); return
+            try:
+                with self._io: self.table.metadata.create_all(self.engine, checkfirst=True)
+                return
             except sa.exc.OperationalError:
                 if attempt == 4: raise
                 time.sleep(0.1 * (attempt + 1))
@@ -225,7 +243,7 @@ def _write(self: PredictionLog, items: list):
         for attempt in range(self.retries + 1):
             if not rows: break
             try:
-                with self.engine.begin() as conn: conn.execute(self.table.insert(), rows)
+                with self._io, self.engine.begin() as conn: conn.execute(self.table.insert(), rows)
                 self.written += len(rows); break
             except Exception as e:
                 if attempt == self.retries:

@@ -28,6 +28,9 @@ def cell_flags(nb: str) -> set:
     return used
 
 
+NOTEBOOK_TIMEOUT = 600  # seconds for one notebook (the slowest takes about 80 s on a quiet 2-core machine)
+
+
 @pytest.mark.parametrize("nb", NOTEBOOKS)
 def test_notebook(nb, request, tools):
     if any(k in nb for k in NEEDS_PREFECT): request.getfixturevalue("prefect_api_url")
@@ -35,8 +38,11 @@ def test_notebook(nb, request, tools):
     missing = [t for t in TOOL_FLAGS if t in flags and t in cell_flags(nb) and not tools.find(t)]
     flags = [f for f in flags if f not in missing]
     nbdev_test = Path(sys.executable).with_name("nbdev_test")
-    r = subprocess.run([str(nbdev_test), "--path", f"nbs/{nb}", "--flags", " ".join(flags), "--do_print"], cwd=ROOT,
-                       capture_output=True, text=True)
+    cmd = [str(nbdev_test), "--path", f"nbs/{nb}", "--flags", " ".join(flags), "--do_print"]
+    try: r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=NOTEBOOK_TIMEOUT)
+    except subprocess.TimeoutExpired as e:   # fail with what the notebook printed, before pytest-timeout kills us blind
+        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        pytest.fail(f"{nb} still running after {NOTEBOOK_TIMEOUT} s; it printed:\n{out[-3000:]}")
     assert r.returncode == 0, f"nbdev_test failed on {nb}:\n{r.stdout[-3000:]}\n{r.stderr[-12000:]}"
     if missing:
         pytest.skip(tools.reason(*missing) + " (the rest of the notebook passed)")
